@@ -1,0 +1,23 @@
+// Typed errors. Every message names the op (or node) at fault and the shapes involved.
+
+export class PcgraphError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit an op: names the op and every shape. */
+export class ShapeError extends PcgraphError {}
+
+/** A tensor used after `dispose()`. */
+export class DisposedTensorError extends PcgraphError {}
+
+/** An argument outside an op's domain (a negative size, a NaN scalar, a zero stride, ...). */
+export class InvalidArgumentError extends PcgraphError {}
+
+/** Tensors from different backends mixed in one op. */
+export class BackendMismatchError extends PcgraphError {}
+
+/** The wasm module could not be compiled or instantiated. */
+export class BackendLoadError extends PcgraphError {}
