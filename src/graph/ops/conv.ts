@@ -1,0 +1,84 @@
+// 2-D convolution (NCHW) with optional bias. Input per sample [C, H, W]; weight
+// [filters, C / groups, kH, kW]; output [filters, outH, outW].
+import { ShapeError } from "../../backend/errors.js";
+import { conv2dOutputShape, type Conv2dGeometry } from "../../backend/kernels.js";
+import type { Shape, Tensor } from "../../tensor.js";
+import type { InitializerName, Op, ParamSpec } from "../op.js";
+import { initializerFor } from "./dense.js";
+import { formatShape, nonNegativeInt, pair, positiveInt, requireRank } from "./util.js";
+
+export interface Conv2dAttrs {
+  filters: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+  useBias: boolean;
+  kernelInit: InitializerName;
+  biasInit: InitializerName;
+}
+
+export class Conv2dOp implements Op {
+  readonly kind = "conv2d";
+  readonly arity = 1;
+  constructor(readonly attrs: Conv2dAttrs) {
+    positiveInt("conv2d", "filters", attrs.filters);
+    pair("conv2d", "kernelSize", attrs.kernelSize, 1);
+    pair("conv2d", "strides", attrs.strides, 1);
+    pair("conv2d", "padding", attrs.padding, 0);
+    pair("conv2d", "dilation", attrs.dilation, 1);
+    positiveInt("conv2d", "groups", attrs.groups);
+    nonNegativeInt("conv2d", "groups", attrs.groups);
+  }
+
+  geometry(batch: number, input: Shape): Conv2dGeometry {
+    const a = this.attrs;
+    return {
+      batch, inChannels: input[0], inHeight: input[1], inWidth: input[2], outChannels: a.filters,
+      kernelHeight: a.kernelSize[0], kernelWidth: a.kernelSize[1], strideHeight: a.strides[0], strideWidth: a.strides[1],
+      padHeight: a.padding[0], padWidth: a.padding[1], dilationHeight: a.dilation[0], dilationWidth: a.dilation[1],
+      groups: a.groups,
+    };
+  }
+
+  outputShape([input]: Shape[]): Shape {
+    requireRank("conv2d", input, 3, "input [channels, height, width]");
+    const a = this.attrs;
+    if (input[0] % a.groups !== 0 || a.filters % a.groups !== 0)
+      throw new ShapeError(`conv2d: groups ${a.groups} must divide input channels ${input[0]} and filters ${a.filters} (input ${formatShape(input)})`);
+    const [, c, h, w] = conv2dOutputShape(this.geometry(1, input));
+    if (h < 1 || w < 1)
+      throw new ShapeError(`conv2d: input ${formatShape(input)} is too small for kernel ${formatShape(a.kernelSize)} with padding ${formatShape(a.padding)}, dilation ${formatShape(a.dilation)} (output ${h}x${w})`);
+    return [c, h, w];
+  }
+
+  paramSpecs([input]: Shape[]): ParamSpec[] {
+    const a = this.attrs;
+    const perGroup = input[0] / a.groups;
+    const fanIn = perGroup * a.kernelSize[0] * a.kernelSize[1];
+    const fanOut = (a.filters / a.groups) * a.kernelSize[0] * a.kernelSize[1];
+    const specs: ParamSpec[] = [
+      { role: "weight", shape: [a.filters, perGroup, a.kernelSize[0], a.kernelSize[1]], init: initializerFor(a.kernelInit, fanIn, fanOut) },
+    ];
+    if (a.useBias) specs.push({ role: "bias", shape: [a.filters], init: initializerFor(a.biasInit, fanIn, fanOut) });
+    return specs;
+  }
+
+  forward([x]: Tensor[], params: Tensor[], out: Tensor): void {
+    const g = this.geometry(x.shape[0], x.shape.slice(1));
+    out.backend.conv2d(g, x.address, params[0].address, 0, out.address);
+    if (this.attrs.useBias) out.backend.biasAdd(g.batch, g.outChannels, out.shape[2] * out.shape[3], params[1].address, out.address);
+  }
+
+  inputVjp(_index: number, [x]: Tensor[], params: Tensor[], dy: Tensor, dx: Tensor, beta: number): void {
+    const g = this.geometry(x.shape[0], x.shape.slice(1));
+    dx.backend.conv2dBackwardInput(g, dy.address, params[0].address, beta, dx.address);
+  }
+
+  paramVjp(index: number, [x]: Tensor[], _params: Tensor[], dy: Tensor, dp: Tensor, beta: number): void {
+    const g = this.geometry(x.shape[0], x.shape.slice(1));
+    if (index === 0) dp.backend.conv2dBackwardWeights(g, x.address, dy.address, beta, dp.address);
+    else dp.backend.biasGrad(g.batch, g.outChannels, dy.shape[2] * dy.shape[3], dy.address, beta, dp.address);
+  }
+}
