@@ -1,0 +1,95 @@
+// The local rules of predictive coding, each touching one vertex and its neighbours:
+//   feedback:        sum over children c of J_cv^T e_c, J_cv = d mu_c / d x_v
+//   inference step:  x_v += gamma (-e_v + feedback_v), then mu and e are recomputed
+//   learning:        theta += alpha (d mu_v / d theta)^T e_v, summed over every vertex that
+//                    shares theta
+// IL, Z-IL and FPA (il.ts, zil.ts, fpa.ts) are schedules over these same steps.
+import type { Parameter } from "../graph/graph.js";
+import { Tensor } from "../tensor.js";
+import type { Vertex } from "./network.js";
+import type { PCState } from "./state.js";
+
+export interface StepOptions {
+  gamma: number;
+  /** Fixed prediction assumption: predictions and Jacobians stay at their feedforward values. */
+  fixedPrediction?: boolean;
+}
+
+/** out = sum over children of J^T e_child (zero when no child reaches the output). */
+export function feedback(state: PCState, v: Vertex, out: Tensor, atFeedforward = false): void {
+  let beta = 0;
+  for (const { vertex: child, slot } of v.children) {
+    if (child.level < 0) continue; // its error is always zero
+    child.op!.inputVjp(slot, state.parentValues(child, atFeedforward), state.params(child), state.error[child.index]!, out, beta);
+    beta = 1;
+  }
+  if (beta === 0) state.backend.fill(out.size, 0, out.address);
+}
+
+/** True for vertices whose value units move during inference. */
+export function isFree(v: Vertex): boolean {
+  return !v.isInput && !v.isOutput;
+}
+
+/**
+ * One synchronous inference step over `vertices` (default: every free vertex): all changes
+ * are computed from the current state, then applied, then predictions and errors are
+ * recomputed. Returns the energy after the step.
+ */
+export function inferenceStep(state: PCState, options: StepOptions, vertices?: Vertex[]): void {
+  const backend = state.backend;
+  const moving = (vertices ?? state.network.vertices).filter(isFree);
+  const fixed = options.fixedPrediction === true;
+  for (const v of moving) {
+    const change = state.change[v.index]!;
+    feedback(state, v, change, fixed);
+    backend.axpy(change.size, -1, state.error[v.index]!.address, change.address); // -e_v + feedback
+  }
+  for (const v of moving) {
+    const change = state.change[v.index]!;
+    backend.axpy(change.size, options.gamma, change.address, state.value[v.index].address);
+  }
+  for (const v of state.network.vertices) {
+    if (v.isInput) continue;
+    if (!fixed) state.predict(v);
+    state.updateError(v);
+  }
+}
+
+/** Accumulators for sum (d mu / d theta)^T e, one per parameter, zeroed. */
+export class ParameterAccumulator {
+  readonly sums = new Map<Parameter, Tensor>();
+  constructor(parameters: readonly Parameter[]) {
+    for (const p of parameters) {
+      const t = new Tensor(p.shape, p.tensor.backend);
+      t.backend.fill(t.size, 0, t.address);
+      this.sums.set(p, t);
+    }
+  }
+
+  zero(): void {
+    for (const t of this.sums.values()) t.backend.fill(t.size, 0, t.address);
+  }
+
+  /** sums[theta] += (d mu_v / d theta)^T e_v for each parameter of v, at the parents' current (or feedforward) values. */
+  add(state: PCState, v: Vertex, atFeedforward = false): void {
+    const inputs = state.parentValues(v, atFeedforward);
+    const params = state.params(v);
+    const error = state.error[v.index]!;
+    v.params.forEach((p, j) => v.op!.paramVjp(j, inputs, params, error, this.sums.get(p)!, 1));
+  }
+
+  /** Writes gradient estimates -scale * sums into `out` by parameter name (allocating on first use). */
+  toGradients(scale: number, out: Map<string, Tensor>): Map<string, Tensor> {
+    for (const [p, sum] of this.sums) {
+      let g = out.get(p.name);
+      if (!g) out.set(p.name, (g = new Tensor(p.shape, sum.backend)));
+      sum.backend.scale(sum.size, -scale, sum.address, g.address);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const t of this.sums.values()) t.dispose();
+  }
+}

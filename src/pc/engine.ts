@@ -1,0 +1,141 @@
+// PCEngine: runs one learning step of IL, Z-IL or FPA on a batch and returns gradient
+// estimates (the negative of the PC parameter update per unit learning rate), so that every
+// algorithm plugs into the same optimizers and can be compared with backprop directly:
+// Z-IL's equal BP's gradients exactly.
+import { InvalidArgumentError } from "../backend/errors.js";
+import type { Graph } from "../graph/graph.js";
+import type { Tensor } from "../tensor.js";
+import { ParameterAccumulator } from "./dynamics.js";
+import { PCNetwork } from "./network.js";
+import { fixedPredictionLearning, inferenceLearning, zeroDivergenceLearning, type ZilScheduleOptions } from "./schedules.js";
+import { PCState, type PCBatch } from "./state.js";
+
+export type PCAlgorithm = "zil" | "il" | "fpa";
+
+export interface PCOptions {
+  algorithm: PCAlgorithm;
+  /** Inference steps: IL (default 20); FPA (default: the longest path to the output). Z-IL always takes its depth. */
+  steps?: number;
+  /** Inference rate gamma: IL default 0.1; FPA and Z-IL default 1 (Z-IL is exact only at 1). */
+  gamma?: number;
+  /** IL's output-error weight w (default 1); the estimate is rescaled by 1/w. */
+  outputWeight?: number;
+  /** Z-IL schedule options; see schedules.ts. `relay: false` skips levelling (a negative control). */
+  zil?: Partial<ZilScheduleOptions> & { relay?: boolean };
+  /** Record the energy after every inference step (default: on for IL, off otherwise). */
+  recordEnergy?: boolean;
+}
+
+export interface PCResult {
+  /** Loss at the feedforward prediction (the same loss BP reports). */
+  loss: number;
+  /** dL/dtheta estimates by parameter name. Owned by the engine: valid until the next run or dispose. */
+  gradients: Map<string, Tensor>;
+  steps: number;
+  energies: number[];
+}
+
+function checkNumber(name: string, value: number, min: number, integer = false): number {
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value)))
+    throw new InvalidArgumentError(`PC option ${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${value}`);
+  return value;
+}
+
+export class PCEngine {
+  readonly network: PCNetwork;
+  private state: PCState | null = null;
+  private readonly accumulator: ParameterAccumulator;
+  private readonly gradients = new Map<string, Tensor>();
+  private readonly zilOptions: ZilScheduleOptions;
+
+  constructor(readonly graph: Graph, readonly options: PCOptions) {
+    if (!["zil", "il", "fpa"].includes(options.algorithm))
+      throw new InvalidArgumentError(`unknown PC algorithm "${options.algorithm}" (expected zil, il or fpa)`);
+    const zil = options.zil ?? {};
+    this.zilOptions = {
+      gamma: checkNumber("gamma", options.gamma ?? 1, Number.MIN_VALUE),
+      schedule: zil.schedule ?? "frontier",
+      clock: zil.clock ?? "longest",
+      sharedUpdates: zil.sharedUpdates ?? "accumulate",
+      learningRate: zil.learningRate ?? 0,
+      recordEnergy: options.recordEnergy ?? false,
+    };
+    if (this.zilOptions.schedule === "frontier" && this.zilOptions.clock !== "longest")
+      throw new InvalidArgumentError("Z-IL: the frontier schedule updates each vertex at its level; clock 'shortest' needs schedule 'full'");
+    this.network = new PCNetwork(graph, { relay: options.algorithm === "zil" && zil.relay !== false });
+    this.accumulator = new ParameterAccumulator(graph.parameters);
+  }
+
+  private stateFor(batch: number): PCState {
+    if (this.state?.batch !== batch) {
+      this.state?.dispose();
+      this.state = new PCState(this.network, batch);
+    }
+    return this.state;
+  }
+
+  /** One learning step's gradient estimates on a batch (parameters are not changed). */
+  run(batch: PCBatch): PCResult {
+    const size = batch.target.shape[0];
+    const state = this.stateFor(size);
+    state.load(batch);
+    const acc = this.accumulator;
+    acc.zero();
+    const o = this.options;
+    let scale = 1;
+    let result;
+    if (o.algorithm === "il") {
+      const outputWeight = checkNumber("outputWeight", o.outputWeight ?? 1, Number.MIN_VALUE);
+      scale = 1 / outputWeight;
+      result = inferenceLearning(state, acc, {
+        steps: checkNumber("steps", o.steps ?? 20, 0, true),
+        gamma: checkNumber("gamma", o.gamma ?? 0.1, Number.MIN_VALUE),
+        outputWeight,
+        recordEnergy: o.recordEnergy ?? true,
+      });
+    } else if (o.algorithm === "fpa") {
+      result = fixedPredictionLearning(state, acc, {
+        steps: checkNumber("steps", o.steps ?? this.network.depth, 0, true),
+        gamma: checkNumber("gamma", o.gamma ?? 1, Number.MIN_VALUE),
+        recordEnergy: o.recordEnergy ?? false,
+      });
+    } else if (this.zilOptions.sharedUpdates === "immediate") {
+      const saved = this.graph.getWeights();
+      try {
+        result = zeroDivergenceLearning(state, acc, this.zilOptions);
+      } finally {
+        this.graph.setWeights(saved);
+      }
+    } else {
+      result = zeroDivergenceLearning(state, acc, this.zilOptions);
+    }
+    acc.toGradients(scale, this.gradients);
+    return { loss: state.feedforwardLoss, gradients: this.gradients, steps: result.steps, energies: result.energies };
+  }
+
+  /** The state of the last run (value, prediction and error units), for inspection. */
+  get lastState(): PCState | null {
+    return this.state;
+  }
+
+  dispose(): void {
+    this.state?.dispose();
+    this.accumulator.dispose();
+    for (const g of this.gradients.values()) g.dispose();
+  }
+}
+
+/** One-off: gradient estimates of a PC algorithm as fresh tensors (the caller disposes them). */
+export function pcGradients(graph: Graph, batch: PCBatch, options: PCOptions): { loss: number; gradients: Map<string, Tensor>; energies: number[] } {
+  const engine = new PCEngine(graph, options);
+  try {
+    const result = engine.run(batch);
+    return {
+      loss: result.loss,
+      gradients: new Map([...result.gradients].map(([name, t]) => [name, t.clone()])),
+      energies: result.energies,
+    };
+  } finally {
+    engine.dispose();
+  }
+}

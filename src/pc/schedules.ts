@@ -1,0 +1,154 @@
+// IL, Z-IL and FPA as schedules over the same local steps (dynamics.ts). Each one fills a
+// ParameterAccumulator with sum (d mu / d theta)^T e over the vertices and times its rule
+// says; the engine turns that into gradient estimates.
+import { feedback, inferenceStep, isFree, type ParameterAccumulator } from "./dynamics.js";
+import type { Vertex } from "./network.js";
+import type { PCState } from "./state.js";
+
+export interface ScheduleResult {
+  /** Inference steps taken. */
+  steps: number;
+  /** Energy before the first step and after each step (when recorded). */
+  energies: number[];
+}
+
+/**
+ * IL: relax the values for T steps of size gamma, then update every parameter with the
+ * errors at the end (Whittington & Bogacz 2017). With output weight w, the estimate is
+ * -(1/w) sum (d mu/d theta)^T e, which tends to BP as w -> 0 (arXiv 2206.02629).
+ */
+export function inferenceLearning(state: PCState, acc: ParameterAccumulator,
+  o: { steps: number; gamma: number; outputWeight: number; recordEnergy: boolean }): ScheduleResult {
+  state.outputWeight = o.outputWeight;
+  state.initializeFeedforward();
+  const energies = o.recordEnergy ? [state.energy()] : [];
+  for (let t = 0; t < o.steps; t++) {
+    inferenceStep(state, { gamma: o.gamma });
+    if (o.recordEnergy) energies.push(state.energy());
+  }
+  for (const v of state.network.vertices) if (!v.isInput && v.level >= 0) acc.add(state, v);
+  return { steps: o.steps, energies };
+}
+
+/**
+ * FPA: predictions and Jacobians held at their feedforward values (Millidge et al. 2020,
+ * arXiv 2006.04182). With gamma = 1 the errors equal BP's deltas once the number of steps
+ * reaches the longest path to the output; then every parameter is updated.
+ */
+export function fixedPredictionLearning(state: PCState, acc: ParameterAccumulator,
+  o: { steps: number; gamma: number; recordEnergy: boolean }): ScheduleResult {
+  state.outputWeight = 1;
+  state.initializeFeedforward(true);
+  const energies = o.recordEnergy ? [state.energy()] : [];
+  for (let t = 0; t < o.steps; t++) {
+    inferenceStep(state, { gamma: o.gamma, fixedPrediction: true });
+    if (o.recordEnergy) energies.push(state.energy());
+  }
+  for (const v of state.network.vertices) if (!v.isInput && v.level >= 0) acc.add(state, v, true);
+  return { steps: o.steps, energies };
+}
+
+export interface ZilScheduleOptions {
+  gamma: number;
+  /**
+   * "frontier" (default): at step t only the vertices at level t move — the error
+   * wavefront; behind it nothing that a later update reads changes, so this equals the full
+   * dynamics' updates at the cost of one backward sweep. "full": every free vertex moves at
+   * every step, O(depth^2) work, as Z-IL is usually run.
+   */
+  schedule: "frontier" | "full";
+  /** Which level a vertex updates at (full schedule only): longest path (default) or shortest. */
+  clock: "longest" | "shortest";
+  /**
+   * "accumulate" (default): contributions to a shared parameter are summed over the
+   * schedule and applied once. "immediate": each is applied at its step with
+   * `learningRate` (a negative control: it drifts from BP by O(learningRate)).
+   */
+  sharedUpdates: "accumulate" | "immediate";
+  learningRate: number;
+  recordEnergy: boolean;
+}
+
+/** Shortest path to the output per vertex (for the negative control). */
+function shortestLevels(state: PCState): Map<Vertex, number> {
+  const level = new Map<Vertex, number>();
+  const vertices = state.network.vertices;
+  for (let i = vertices.length - 1; i >= 0; i--) {
+    const v = vertices[i];
+    if (v.isOutput) level.set(v, 0);
+    else {
+      let best = Infinity;
+      for (const { vertex } of v.children) if (level.has(vertex)) best = Math.min(best, level.get(vertex)! + 1);
+      if (best < Infinity) level.set(v, best);
+    }
+  }
+  return level;
+}
+
+/**
+ * Z-IL (Song et al. 2020; Salvatori et al. arXiv 2103.04689): values start at the
+ * feedforward pass, gamma = 1, and each vertex's parameters are updated at the inference
+ * step equal to its level, with the values from before that step. On a levelled network
+ * (network.ts) the error of a vertex at level d is exactly BP's delta at step d, so every
+ * update equals BP's (docs/zil-schedule.md).
+ */
+export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator, o: ZilScheduleOptions): ScheduleResult {
+  state.outputWeight = 1;
+  state.initializeFeedforward();
+  const network = state.network;
+  const energies = o.recordEnergy ? [state.energy()] : [];
+  const depth = network.depth;
+
+  let clock: (v: Vertex) => number = (v) => v.level;
+  if (o.clock === "shortest") {
+    const shortest = shortestLevels(state);
+    clock = (v) => shortest.get(v) ?? -1;
+  }
+  const learnAt = (t: number) => {
+    for (const v of network.vertices) {
+      if (v.isInput || v.params.length === 0 || clock(v) !== t) continue;
+      if (o.sharedUpdates === "immediate") applyNow(state, acc, v, o.learningRate);
+      else acc.add(state, v);
+    }
+  };
+
+  learnAt(0);
+  for (let t = 1; t <= depth; t++) {
+    if (o.schedule === "frontier") frontierStep(state, network.byLevel[t], o.gamma);
+    else inferenceStep(state, { gamma: o.gamma });
+    if (o.recordEnergy) energies.push(state.energy());
+    learnAt(t);
+  }
+  return { steps: depth, energies };
+}
+
+/**
+ * One Z-IL step restricted to the wavefront: the vertices at this level take the feedback
+ * of their children (whose errors became non-zero one step ago). Their parents have not
+ * moved, so their predictions are unchanged and only their errors are recomputed.
+ */
+function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void {
+  const backend = state.backend;
+  const moving = wavefront.filter(isFree);
+  for (const v of moving) {
+    const change = state.change[v.index]!;
+    feedback(state, v, change);
+    backend.axpy(change.size, -1, state.error[v.index]!.address, change.address);
+  }
+  for (const v of moving) {
+    backend.axpy(v.size * state.batch, gamma, state.change[v.index]!.address, state.value[v.index].address);
+    state.updateError(v);
+  }
+}
+
+/** theta += lr (d mu_v/d theta)^T e_v right away; the accumulator records the same amount. */
+function applyNow(state: PCState, acc: ParameterAccumulator, v: Vertex, learningRate: number): void {
+  const before = new Map(v.params.map((p) => [p, Float64Array.from(acc.sums.get(p)!.dataSync())]));
+  acc.add(state, v);
+  for (const p of v.params) {
+    const now = acc.sums.get(p)!.dataSync();
+    const delta = now.map((x, i) => x - before.get(p)![i]);
+    const theta = p.tensor.dataSync();
+    p.tensor.assign(theta.map((x, i) => x + learningRate * delta[i]));
+  }
+}
