@@ -1,11 +1,11 @@
 // The reference backprop: the oracle the PC engine is proved against. A forward pass, then
 // one sweep in reverse topological order applying each op's local vector-Jacobian products
 // (the chain rule), summing over children and over every node that shares a parameter.
-import { formatShape, Tensor } from "../tensor.js";
 import { ShapeError } from "../backend/errors.js";
 import { forwardInto, NodeTensors, resolveFeeds, type Feeds } from "../graph/forward.js";
 import type { Graph, GraphNode } from "../graph/graph.js";
 import { lossValue, outputError } from "../graph/loss.js";
+import { formatShape, Tensor } from "../tensor.js";
 
 export interface Batch {
   inputs: Feeds;
@@ -14,19 +14,35 @@ export interface Batch {
 
 export interface BackpropResult {
   loss: number;
-  /** dL/dtheta for every parameter, by name (the caller owns and disposes them). */
+  /** dL/dtheta for every parameter, by name. */
   gradients: Map<string, Tensor>;
 }
 
-export function backprop(graph: Graph, batch: Batch): BackpropResult {
-  const { batch: size, byNode } = resolveFeeds(graph, batch.inputs);
-  const target = batch.target;
-  if (target.shape[0] !== size || target.size !== size * graph.output.size)
-    throw new ShapeError(`backprop: target ${formatShape(target.shape)} does not match output "${graph.output.name}" [${size},${graph.output.shape.join(",")}]`);
-  const values = new NodeTensors(graph, size);
-  const deltas = new NodeTensors(graph, size);
-  const gradients = new Map<string, Tensor>();
-  try {
+/** Backprop with buffers kept across calls of the same batch size (for training loops). */
+export class BackpropEngine {
+  private values: NodeTensors | null = null;
+  private deltas: NodeTensors | null = null;
+  private readonly gradients = new Map<string, Tensor>();
+
+  constructor(readonly graph: Graph) {
+    for (const p of graph.parameters) this.gradients.set(p.name, new Tensor(p.shape, graph.backend));
+  }
+
+  /** Gradients of the loss on a batch; the returned tensors are owned by the engine (valid until the next run). */
+  run(batch: Batch): BackpropResult {
+    const graph = this.graph;
+    const { batch: size, byNode } = resolveFeeds(graph, batch.inputs);
+    const target = batch.target;
+    if (target.shape[0] !== size || target.size !== size * graph.output.size)
+      throw new ShapeError(`backprop: target ${formatShape(target.shape)} does not match output "${graph.output.name}" [${size},${graph.output.shape.join(",")}]`);
+    if (this.values?.batch !== size) {
+      this.values?.dispose();
+      this.deltas?.dispose();
+      this.values = new NodeTensors(graph, size);
+      this.deltas = new NodeTensors(graph, size);
+    }
+    const values = this.values;
+    const deltas = this.deltas!;
     const valueOf = (n: GraphNode) => byNode.get(n.index) ?? values.get(n);
     forwardInto(graph, valueOf, (n) => values.get(n));
     const prediction = values.get(graph.output);
@@ -38,6 +54,7 @@ export function backprop(graph: Graph, batch: Batch): BackpropResult {
     outputError(graph.loss, prediction, target, outDelta);
     graph.backend.scale(outDelta.size, -1, outDelta.address, outDelta.address);
 
+    const started = new Set<string>();
     for (let i = graph.nodes.length - 1; i >= 0; i--) {
       const node = graph.nodes[i];
       if (node.isInput || !hasDelta.has(node)) continue;
@@ -50,25 +67,29 @@ export function backprop(graph: Graph, batch: Batch): BackpropResult {
         hasDelta.add(parent);
       });
       node.params.forEach((p, j) => {
-        let grad = gradients.get(p.name);
-        const first = !grad;
-        if (!grad) gradients.set(p.name, (grad = new Tensor(p.shape, graph.backend)));
-        node.op!.paramVjp(j, inputs, params, delta, grad, first ? 0 : 1);
+        node.op!.paramVjp(j, inputs, params, delta, this.gradients.get(p.name)!, started.has(p.name) ? 1 : 0);
+        started.add(p.name);
       });
     }
     // Parameters that do not reach the output get zero gradients.
-    for (const p of graph.parameters)
-      if (!gradients.has(p.name)) {
-        const zero = new Tensor(p.shape, graph.backend);
-        graph.backend.fill(zero.size, 0, zero.address);
-        gradients.set(p.name, zero);
-      }
-    return { loss, gradients };
-  } catch (error) {
-    for (const g of gradients.values()) g.dispose();
-    throw error;
+    for (const [name, g] of this.gradients) if (!started.has(name)) graph.backend.fill(g.size, 0, g.address);
+    return { loss, gradients: this.gradients };
+  }
+
+  dispose(): void {
+    this.values?.dispose();
+    this.deltas?.dispose();
+    for (const g of this.gradients.values()) g.dispose();
+  }
+}
+
+/** One-off backprop: gradients as fresh tensors that the caller disposes. */
+export function backprop(graph: Graph, batch: Batch): BackpropResult {
+  const engine = new BackpropEngine(graph);
+  try {
+    const { loss, gradients } = engine.run(batch);
+    return { loss, gradients: new Map([...gradients].map(([name, t]) => [name, t.clone()])) };
   } finally {
-    values.dispose();
-    deltas.dispose();
+    engine.dispose();
   }
 }

@@ -1,0 +1,20 @@
+// One interface over every way of computing a training step's gradients.
+import type { Graph } from "../graph/graph.js";
+import { PCEngine, type PCOptions } from "../pc/engine.js";
+import { BackpropEngine, type Batch } from "../reference/backprop.js";
+import type { Tensor } from "../tensor.js";
+
+export type Algorithm = "bp" | "zil" | "il" | "fpa";
+export const algorithms: readonly Algorithm[] = ["bp", "zil", "il", "fpa"];
+
+export interface GradientEngine {
+  /** Loss at the feedforward prediction and dL/dtheta estimates by parameter name (owned by the engine). */
+  run(batch: Batch): { loss: number; gradients: Map<string, Tensor> };
+  dispose(): void;
+}
+
+/** A gradient engine for the algorithm; `pc` tunes IL/FPA/Z-IL (steps, gamma, ...). */
+export function gradientEngine(graph: Graph, algorithm: Algorithm, pc: Omit<PCOptions, "algorithm"> = {}): GradientEngine {
+  if (algorithm === "bp") return new BackpropEngine(graph);
+  return new PCEngine(graph, { ...pc, algorithm });
+}
