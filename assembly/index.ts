@@ -8,3 +8,4 @@ export * from "./kernels/elementwise";
 export * from "./kernels/activations";
 export * from "./kernels/reductions";
 export * from "./kernels/softmax";
+export * from "./kernels/optimizers";

@@ -161,6 +161,14 @@ export interface Kernels {
   /** Numerically stable softmax of each row. */
   softmaxRows(rows: number, cols: number, x: Address, out: Address): void;
   logSoftmaxRows(rows: number, cols: number, x: Address, out: Address): void;
+
+  // ---- optimizers ------------------------------------------------------------------------
+  /**
+   * Adam in place at step t: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+   * p -= lr (m / c1) / (sqrt(v / c2) + eps), with c1 = 1 - b1^t, c2 = 1 - b2^t.
+   */
+  adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
+    param: Address, grad: Address, m: Address, v: Address): void;
 }
 
 /** A backend: memory plus kernels. */

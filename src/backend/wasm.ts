@@ -59,6 +59,8 @@ export interface WasmExports {
   argmaxRows(rows: number, cols: number, x: number, out: number): void;
   softmaxRows(rows: number, cols: number, x: number, out: number): void;
   logSoftmaxRows(rows: number, cols: number, x: number, out: number): void;
+  adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
+    param: number, grad: number, m: number, v: number): void;
 }
 
 function convArgs(g: Conv2dGeometry): number[] {
@@ -182,5 +184,9 @@ export class WasmBackend implements Backend {
   softmaxRows(rows: number, cols: number, x: Address, out: Address): void { this.wasm.softmaxRows(rows, cols, P(x), P(out)); }
   logSoftmaxRows(rows: number, cols: number, x: Address, out: Address): void {
     this.wasm.logSoftmaxRows(rows, cols, P(x), P(out));
+  }
+  adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
+    param: Address, grad: Address, m: Address, v: Address): void {
+    this.wasm.adamStep(n, lr, beta1, beta2, epsilon, c1, c2, P(param), P(grad), P(m), P(v));
   }
 }

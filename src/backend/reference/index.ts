@@ -195,4 +195,15 @@ export class ReferenceBackend implements Backend {
       for (let c = 0; c < cols; c++) mem[out + r * cols + c] = mem[row + c] - logTotal;
     }
   }
+
+  adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
+    param: Address, grad: Address, m: Address, v: Address): void {
+    const mem = this.mem;
+    for (let i = 0; i < n; i++) {
+      const g = mem[grad + i];
+      mem[m + i] = beta1 * mem[m + i] + (1 - beta1) * g;
+      mem[v + i] = beta2 * mem[v + i] + (1 - beta2) * g * g;
+      mem[param + i] -= (lr * (mem[m + i] / c1)) / (Math.sqrt(mem[v + i] / c2) + epsilon);
+    }
+  }
 }
