@@ -29,3 +29,19 @@ export function randomArray(length: number, seedValue: number, range = 1): Float
   }
   return out;
 }
+
+import type { Draw } from "../src/pc/random-graph.js";
+import { randomGraph, type RandomGraph } from "../src/pc/random-graph.js";
+
+/** Random graphs (src/pc/random-graph.ts) under fast-check, so failures shrink. */
+export const graphArbitrary = (maxDepth = 12): fc.Arbitrary<RandomGraph> =>
+  fc.gen().map((g) => {
+    const draw: Draw = { int: (min, max) => g(fc.integer, { min, max }) };
+    return randomGraph(draw, maxDepth);
+  });
+
+/** A one-line-per-node rendering of a graph spec, for failure messages. */
+export function describeGraph(drawn: RandomGraph): string {
+  const nodes = drawn.spec.nodes.map((n) => `  ${n.name} = ${n.op}(${(n.inputs ?? []).join(", ")})${n.shape ? ` shape [${n.shape}]` : ""}${n.shareParamsWith ? ` shares ${JSON.stringify(n.shareParamsWith)}` : ""}`);
+  return `${drawn.family} graph, batch ${drawn.batch}, seed ${drawn.seed}, loss ${drawn.spec.loss}, output ${drawn.spec.output}:\n${nodes.join("\n")}`;
+}

@@ -62,7 +62,8 @@ export interface ZilScheduleOptions {
   /**
    * "accumulate" (default): contributions to a shared parameter are summed over the
    * schedule and applied once. "immediate": each is applied at its step with
-   * `learningRate` (a negative control: it drifts from BP by O(learningRate)).
+   * `learningRate` (a negative control: it drifts from BP by O(learningRate); under the
+   * full schedule gamma = 1 dynamics also amplify the perturbation it causes).
    */
   sharedUpdates: "accumulate" | "immediate";
   learningRate: number;

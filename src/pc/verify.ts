@@ -1,0 +1,95 @@
+// `verify`: draws random graphs (random-graph.ts), runs one Z-IL step and the reference
+// backprop on the same weights and data, and reports the largest divergence between their
+// parameter updates, on the float64 reference backend and on the wasm f32 backend.
+import type { BackendName } from "../backend/load.js";
+import { Graph } from "../graph/graph.js";
+import { Random } from "../random.js";
+import { backprop } from "../reference/backprop.js";
+import type { Tensor } from "../tensor.js";
+import { pcGradients, type PCOptions } from "./engine.js";
+import { drawFromRandom, randomBatch, randomGraph, type RandomGraph } from "./random-graph.js";
+
+/**
+ * Divergence of two gradient sets: max |a - b| over every entry, divided by the largest
+ * |b| over every parameter (so a parameter with tiny gradients is not judged on its own
+ * relative error, which f32 cancellation in e = x - mu makes meaningless).
+ */
+export function gradientDivergence(actual: Map<string, Tensor>, expected: Map<string, Tensor>): number {
+  let scale = 0;
+  let worst = 0;
+  for (const [name, e] of expected) {
+    const a = actual.get(name);
+    if (!a) return Infinity;
+    const ev = e.dataSync();
+    const av = a.dataSync();
+    for (let i = 0; i < ev.length; i++) {
+      scale = Math.max(scale, Math.abs(ev[i]));
+      const d = Math.abs(av[i] - ev[i]);
+      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
+    }
+  }
+  return scale === 0 ? worst : worst / scale;
+}
+
+export interface Comparison {
+  divergence: number;
+  loss: number;
+}
+
+/** One Z-IL (or other PC) step vs backprop on a drawn graph, on one backend. */
+export function compareWithBackprop(drawn: RandomGraph, backend: BackendName, options: PCOptions = { algorithm: "zil" }): Comparison {
+  const graph = new Graph(drawn.spec, { seed: drawn.seed, backend });
+  const batch = randomBatch(graph, drawn.batch, drawn.seed + 1);
+  let bp: Map<string, Tensor> | undefined;
+  let pc: Map<string, Tensor> | undefined;
+  try {
+    const reference = backprop(graph, batch);
+    bp = reference.gradients;
+    pc = pcGradients(graph, batch, options).gradients;
+    return { divergence: gradientDivergence(pc, bp), loss: reference.loss };
+  } finally {
+    for (const t of [...(bp?.values() ?? []), ...(pc?.values() ?? [])]) t.dispose();
+    for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+    graph.dispose();
+  }
+}
+
+export interface VerifyOptions {
+  runs?: number;
+  seed?: number;
+  backends?: BackendName[];
+  log?: (line: string) => void;
+}
+
+export interface VerifyReport {
+  runs: number;
+  seed: number;
+  /** Largest divergence found per backend. */
+  maxDivergence: Record<string, number>;
+  /** The graph behind each maximum. */
+  worst: Record<string, { run: number; family: string; nodes: number; batch: number }>;
+  seconds: number;
+}
+
+export function runVerify(options: VerifyOptions = {}): VerifyReport {
+  const runs = options.runs ?? 100;
+  const seed = options.seed ?? 1;
+  const backends = options.backends ?? ["reference-f64", "wasm-simd"];
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const maxDivergence: Record<string, number> = Object.fromEntries(backends.map((b) => [b, 0]));
+  const worst: VerifyReport["worst"] = {};
+  for (let run = 0; run < runs; run++) {
+    const drawn = randomGraph(drawFromRandom(new Random(seed * 100_003 + run)));
+    for (const backend of backends) {
+      const { divergence } = compareWithBackprop(drawn, backend);
+      if (!(divergence <= maxDivergence[backend])) {
+        maxDivergence[backend] = divergence;
+        worst[backend] = { run, family: drawn.family, nodes: drawn.spec.nodes.length, batch: drawn.batch };
+      }
+    }
+    if ((run + 1) % 10 === 0 || run + 1 === runs)
+      log(`${run + 1}/${runs} graphs: max divergence ${backends.map((b) => `${b} ${maxDivergence[b].toExponential(2)}`).join(", ")}`);
+  }
+  return { runs, seed, maxDivergence, worst, seconds: (Date.now() - started) / 1000 };
+}
