@@ -11,7 +11,7 @@ const pattern = process.argv[2] ?? "\\.test\\.ts$";
 const child = spawn(
   process.execPath,
   ["--import", "tsx", "--expose-gc", join(root, "node_modules", "uvu", "bin.js"), "test", pattern],
-  { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } },
+  { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: (({ FORCE_COLOR, ...rest }) => ({ ...rest, NO_COLOR: "1" }))(process.env) },
 );
 
 let output = "";
