@@ -1,5 +1,29 @@
-// pcgraph: the library entry point. No Node-only imports here or below.
+// pcgraph: the library entry point. No Node-only imports here or below (file helpers live
+// in "pcgraph/node").
 export * from "./backend/errors.js";
 export type { Address, Backend, Conv2dGeometry, Pool2dGeometry, DType } from "./backend/kernels.js";
 export { backendInfo, getBackend, setBackend, simdSupported, getBackendByName, type BackendName, type BackendInfo } from "./backend/load.js";
 export { Tensor, tensor, empty, full, zeros, ones, memory, tidy, keep, type Shape, type NestedArray, type MemoryInfo, type TensorOptions } from "./tensor.js";
+export { releaseScratch } from "./scratch.js";
+export { Random } from "./random.js";
+
+// Graphs
+export { GraphBuilder, sequential, layers, type NodeRef, type Layer, type DenseOptions, type Conv2dOptions, type PoolOptions, type RnnOptions } from "./graph/builder.js";
+export { Graph, Parameter, type GraphSpec, type NodeSpec, type GraphNode, type BuildOptions } from "./graph/graph.js";
+export { GraphError, SerializationError } from "./graph/errors.js";
+export { predict, type Feeds } from "./graph/forward.js";
+export { lossValue, outputError, type LossName } from "./graph/loss.js";
+export type { Op, ParamSpec, Initializer, InitializerName } from "./graph/op.js";
+export { opKinds } from "./graph/registry.js";
+export { backprop, BackpropEngine, type Batch, type BackpropResult } from "./reference/backprop.js";
+
+// Predictive coding
+export { PCEngine, pcGradients, type PCAlgorithm, type PCOptions, type PCResult } from "./pc/engine.js";
+export { PCNetwork, type Vertex } from "./pc/network.js";
+export { PCState, type PCBatch } from "./pc/state.js";
+export { inferenceStep, feedback, ParameterAccumulator } from "./pc/dynamics.js";
+export { randomGraph, randomBatch, drawFromRandom, type Draw, type RandomGraph } from "./pc/random-graph.js";
+export { runVerify, compareWithBackprop, gradientDivergence, type VerifyOptions, type VerifyReport } from "./pc/verify.js";
+
+// Training
+export { gradientEngine, algorithms, type Algorithm, type GradientEngine } from "./train/gradients.js";
