@@ -1,0 +1,112 @@
+// Node-only file helpers: atomic writes, and saving/loading a model as
+// dir/model.json (topology and weight table) + dir/weights.bin (little-endian floats).
+import * as nodeFs from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { SerializationError } from "../graph/errors.js";
+import type { Graph } from "../graph/graph.js";
+import { modelFromJSON, modelToJSON, weightsToBytes, type LoadOptions } from "../graph/serialize.js";
+
+/** The file-system calls writeFileAtomic makes (node:fs by default; replaceable to simulate failures). */
+export interface AtomicWriteFs {
+  openSync(path: string, flags: string, mode?: number): number;
+  writeSync(fd: number, data: Uint8Array, offset?: number, length?: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+}
+
+export interface AtomicWriteOptions {
+  /** File mode of a new file (default 0o644, before the umask). */
+  mode?: number;
+  fs?: AtomicWriteFs;
+}
+
+let counter = 0;
+
+/**
+ * Writes `data` to `path` so that readers see either the old file or the complete new one:
+ * the data goes to a temporary file in the same directory, is flushed to disk (fsync) and
+ * renamed over `path`. On failure the temporary file is removed and the old file is left
+ * as it was.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): void {
+  const fs = options.fs ?? nodeFs;
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${counter++}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temp, "wx", options.mode ?? 0o644);
+    let written = 0;
+    while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, path);
+  } catch (error) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already failing; the original error is the one to report
+      }
+    }
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // the temporary file may not exist
+    }
+    throw error;
+  }
+  syncDirectory(dirname(path));
+}
+
+/** Flushes the directory entry of a rename to disk where the platform allows it. */
+function syncDirectory(directory: string): void {
+  let fd: number | undefined;
+  try {
+    fd = nodeFs.openSync(directory, "r");
+    nodeFs.fsyncSync(fd);
+  } catch {
+    // not supported on every platform (e.g. Windows); the rename itself is still atomic
+  } finally {
+    if (fd !== undefined) nodeFs.closeSync(fd);
+  }
+}
+
+export const MODEL_FILE = "model.json";
+export const WEIGHTS_FILE = "weights.bin";
+
+/**
+ * Saves a graph as dir/model.json + dir/weights.bin (the directory is created if needed).
+ * Each file is replaced atomically; the pair is not. A crash between the two writes leaves
+ * the new weights.bin beside the old model.json: fine for the same topology, and caught by
+ * the byteLength check for most others. Use a checkpoint (one file) when that matters.
+ */
+export function saveModel(dir: string, graph: Graph): void {
+  nodeFs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, WEIGHTS_FILE), weightsToBytes(graph));
+  writeFileAtomic(join(dir, MODEL_FILE), JSON.stringify(modelToJSON(graph), null, 2) + "\n");
+}
+
+function readFile(path: string): Uint8Array {
+  try {
+    return nodeFs.readFileSync(path);
+  } catch (error) {
+    throw Object.assign(new SerializationError(`${path}: cannot read: ${(error as Error).message}`), { cause: error });
+  }
+}
+
+/** Loads a graph saved by saveModel; errors name the file at fault. */
+export function loadModel(dir: string, options: Omit<LoadOptions, "source" | "weightsSource"> = {}): Graph {
+  const modelPath = join(dir, MODEL_FILE);
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  const text = new TextDecoder().decode(readFile(modelPath));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new SerializationError(`${modelPath}: not valid JSON: ${(error as Error).message}`);
+  }
+  return modelFromJSON(json, readFile(weightsPath), { ...options, source: modelPath, weightsSource: weightsPath });
+}
