@@ -1,1 +1,490 @@
-// (kernels of this family are added here)
+// Activations: forward out = f(x) and gradient dx = f'(x) * dy, over n f32 elements
+// (out may alias x, dx may alias x or dy).
+//
+// The SIMD build evaluates the transcendentals on f32x4 with Cephes-style range
+// reduction and minimax polynomials (Moshier, Cephes Math Library, expf.c and logf.c);
+// the scalar tail and the scalar build use the same stable formulas with Mathf (musl's
+// expf, logf, log1pf and tanhf).
+// The formulas avoid overflow and cancellation for every finite input:
+//   sigmoid(x)    = (x >= 0 ? 1 : u) / (1 + u),        u = e^-|x|
+//   sigmoid'(x)   = u / (1 + u)^2
+//   tanh(x)       = sign(x) m / (m + 2),              m = e^2|x| - 1
+//   tanh'(x)      = 4u / (1 + u)^2,                    u = e^-2|x|
+//   softplus(x)   = max(x, 0) + log1p(e^-|x|)
+//   gelu(x)       = x sigmoid(2z),  z = sqrt(2/pi) (x + 0.044715 x^3)
+//                   (since 0.5 (1 + tanh z) = sigmoid(2z), exact for negative x too)
+
+/** Byte offset of element i. */
+// @ts-ignore: decorator
+@inline function at(i: i32): usize {
+  return <usize>i << 2;
+}
+
+// 2 sqrt(2/pi) and 2 sqrt(2/pi) * 0.044715: gelu's 2z = x (GELU_A + GELU_B x^2).
+const GELU_A: f32 = 1.5957691216057308;
+const GELU_B: f32 = 0.07135481627159025;
+
+// ---- vector math (SIMD build) ------------------------------------------------------------
+
+// Vector constants live in static data and are read with one broadcast load each
+// (v128.load32_splat): V8 rebuilds a v128 immediate with three instructions at every use.
+// @ts-ignore: decorator
+@inline function splatAt(ptr: usize): v128 {
+  return v128.load32_splat(ptr);
+}
+
+// @ts-ignore: decorator
+@inline function mulAdd(a: v128, b: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+const ONE = memory.data<f32>([1.0]);
+const TWO = memory.data<f32>([2.0]);
+const FOUR = memory.data<f32>([4.0]);
+const HALF = memory.data<f32>([0.5]);
+const SIGN_BIT = memory.data<u32>([0x80000000]);
+const INFINITY = memory.data<f32>([Infinity]);
+const MINUS_INFINITY = memory.data<f32>([-Infinity]);
+const QUIET_NAN = memory.data<f32>([NaN]);
+
+// expf (Cephes): clamp, 2^n via a rounding shifter, ln 2 in two parts, degree-5 polynomial.
+const EXP_MAX = memory.data<f32>([88.8]); // e^88.8 > FLT_MAX: +Infinity
+const EXP_MIN = memory.data<f32>([-104.0]); // e^-104 < FLT_TRUE_MIN / 2: 0
+const EXP_NORMAL_MIN = memory.data<f32>([-87.33]); // below: subnormal results (n < -126)
+const EXP_NORMAL_MAX = memory.data<f32>([88.37]); // above: n = 128
+const LOG2E = memory.data<f32>([1.44269504088896341]);
+// 1.5 * 2^23 + 127: adding it rounds x / ln 2 to an integer n and leaves n + 127 (the
+// biased exponent of 2^n) in the low mantissa bits.
+const EXP_SHIFTER = memory.data<f32>([12583039.0]);
+const EXP_SHIFTER_BASE = memory.data<u32>([0x4b400000]); // bits of 1.5 * 2^23
+const EXP_BIAS = memory.data<i32>([127]);
+const LN2_HI = memory.data<f32>([0.693359375]);
+const LN2_LO = memory.data<f32>([-2.12194440e-4]);
+const EXP_P0 = memory.data<f32>([1.9875691500e-4]);
+const EXP_P1 = memory.data<f32>([1.3981999507e-3]);
+const EXP_P2 = memory.data<f32>([8.3334519073e-3]);
+const EXP_P3 = memory.data<f32>([4.1665795894e-2]);
+const EXP_P4 = memory.data<f32>([1.6666665459e-1]);
+const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
+
+/** e^r - 1 = r + r^2 P(r) for r = x - n ln 2 (ln 2 in two parts so that r is nearly exact). */
+// @ts-ignore: decorator
+@inline function expMinusOneReduced(x: v128, n: v128): v128 {
+  let r = f32x4.sub(x, f32x4.mul(n, splatAt(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, splatAt(LN2_LO)));
+  let p = mulAdd(splatAt(EXP_P0), r, splatAt(EXP_P1));
+  p = mulAdd(p, r, splatAt(EXP_P2));
+  p = mulAdd(p, r, splatAt(EXP_P3));
+  p = mulAdd(p, r, splatAt(EXP_P4));
+  p = mulAdd(p, r, splatAt(EXP_P5));
+  return mulAdd(p, f32x4.mul(r, r), r);
+}
+
+/** e^r = 1 + r + r^2 P(r). */
+// @ts-ignore: decorator
+@inline function expReduced(x: v128, n: v128): v128 {
+  return f32x4.add(expMinusOneReduced(x, n), splatAt(ONE));
+}
+
+/**
+ * e^x for lanes whose 2^n is not a normal f32 (n < -126 or n = 128) or that are infinite:
+ * x is clamped to [-104, 88.8] (keeping NaN) and 2^n is applied as two normal factors
+ * 2^h 2^(n - h), h = n >> 1, so subnormal results round once and x > 88.72 gives +Infinity.
+ */
+function expWide(x: v128): v128 {
+  // pmin/pmax keep a NaN first operand.
+  x = f32x4.pmax(f32x4.pmin(x, splatAt(EXP_MAX)), splatAt(EXP_MIN));
+  const shifter = splatAt(EXP_SHIFTER);
+  const t = mulAdd(x, splatAt(LOG2E), shifter);
+  const y = expReduced(x, f32x4.sub(t, shifter));
+  const bias = splatAt(EXP_BIAS);
+  const biased = i32x4.sub(t, splatAt(EXP_SHIFTER_BASE)); // n + 127
+  const h = i32x4.shr_s(i32x4.sub(biased, bias), 1);
+  const s1 = i32x4.shl(i32x4.add(h, bias), 23);
+  const s2 = i32x4.shl(i32x4.sub(biased, h), 23);
+  return f32x4.mul(f32x4.mul(y, s1), s2);
+}
+
+/**
+ * e^x on 4 lanes (Cephes expf): n = round(x / ln 2), r = x - n ln 2 in two parts,
+ * e^r = 1 + r + r^2 P(r) with a degree-5 minimax P on [-ln2/2, ln2/2]; measured max
+ * relative error 1.0e-7 (about 1 ulp). 2^n is built by shifting n + 127 into the exponent
+ * field; vectors with a lane outside [-87.33, 88.37] (subnormal or overflowing results,
+ * infinities) take expWide. NaN stays NaN.
+ * Generic only so that the `export *` of this file does not make it a module export
+ * (v128 values cannot cross to JS); softmax.ts imports it.
+ */
+// @ts-ignore: decorator
+@inline export function expV<T = f32>(x: v128): v128 {
+  const outside = v128.or(f32x4.lt(x, splatAt(EXP_NORMAL_MIN)), f32x4.gt(x, splatAt(EXP_NORMAL_MAX)));
+  let result: v128;
+  if (!v128.any_true(outside)) {
+    const shifter = splatAt(EXP_SHIFTER);
+    const t = mulAdd(x, splatAt(LOG2E), shifter);
+    // n + 127 sits in the low bits of t: shifted into the exponent field it is 2^n.
+    result = f32x4.mul(expReduced(x, f32x4.sub(t, shifter)), i32x4.shl(t, 23));
+  } else {
+    result = expWide(x);
+  }
+  return result;
+}
+
+// logf (Cephes): x = m 2^e, m in [sqrt(1/2), sqrt(2)), degree-8 polynomial in f = m - 1.
+const FLT_MIN_NORMAL = memory.data<f32>([1.17549435e-38]);
+const TWO_POW_23 = memory.data<f32>([8388608.0]);
+const LOG_SUBNORMAL_SHIFT = memory.data<i32>([23]);
+const LOG_EXP_BIAS = memory.data<i32>([126]);
+const MANTISSA_MASK = memory.data<i32>([0x007fffff]);
+const HALF_EXPONENT = memory.data<i32>([0x3f000000]);
+const SQRT_HALF = memory.data<f32>([0.707106781186547524]);
+const LOG_P0 = memory.data<f32>([7.0376836292e-2]);
+const LOG_P1 = memory.data<f32>([-1.1514610310e-1]);
+const LOG_P2 = memory.data<f32>([1.1676998740e-1]);
+const LOG_P3 = memory.data<f32>([-1.2420140846e-1]);
+const LOG_P4 = memory.data<f32>([1.4249322787e-1]);
+const LOG_P5 = memory.data<f32>([-1.6668057665e-1]);
+const LOG_P6 = memory.data<f32>([2.0000714765e-1]);
+const LOG_P7 = memory.data<f32>([-2.4999993993e-1]);
+const LOG_P8 = memory.data<f32>([3.3333331174e-1]);
+
+/**
+ * ln x on 4 lanes (Cephes logf): x = m 2^e with m in [sqrt(1/2), sqrt(2)), f = m - 1,
+ * ln x = f - f^2/2 + f^3 P(f) + e ln 2 with a degree-8 P; measured max relative error
+ * 7.8e-8. Subnormals are rescaled by 2^23 first; 0 -> -Infinity, negative and NaN -> NaN,
+ * +Infinity -> +Infinity, as Math.log.
+ */
+// @ts-ignore: decorator
+@inline function logV(x: v128): v128 {
+  const subnormal = f32x4.lt(x, splatAt(FLT_MIN_NORMAL));
+  const bits = v128.bitselect(f32x4.mul(x, splatAt(TWO_POW_23)), x, subnormal);
+  // e such that m = mantissa with exponent 2^-1 lies in [0.5, 1)
+  let e = i32x4.sub(i32x4.shr_u(bits, 23), splatAt(LOG_EXP_BIAS));
+  e = i32x4.sub(e, v128.and(subnormal, splatAt(LOG_SUBNORMAL_SHIFT)));
+  const m = v128.or(v128.and(bits, splatAt(MANTISSA_MASK)), splatAt(HALF_EXPONENT));
+  // m < sqrt(1/2): use 2m and e - 1 (the mask is -1 in those lanes)
+  const low = f32x4.lt(m, splatAt(SQRT_HALF));
+  e = i32x4.add(e, low);
+  const f = f32x4.add(f32x4.sub(m, splatAt(ONE)), v128.and(low, m));
+  const ef = f32x4.convert_i32x4_s(e);
+  const z = f32x4.mul(f, f);
+  let p = mulAdd(splatAt(LOG_P0), f, splatAt(LOG_P1));
+  p = mulAdd(p, f, splatAt(LOG_P2));
+  p = mulAdd(p, f, splatAt(LOG_P3));
+  p = mulAdd(p, f, splatAt(LOG_P4));
+  p = mulAdd(p, f, splatAt(LOG_P5));
+  p = mulAdd(p, f, splatAt(LOG_P6));
+  p = mulAdd(p, f, splatAt(LOG_P7));
+  p = mulAdd(p, f, splatAt(LOG_P8));
+  let y = f32x4.mul(f32x4.mul(p, f), z);
+  y = mulAdd(ef, splatAt(LN2_LO), y);
+  y = f32x4.sub(y, f32x4.mul(splatAt(HALF), z));
+  let result = f32x4.add(f, y);
+  result = mulAdd(ef, splatAt(LN2_HI), result);
+  const inf = splatAt(INFINITY);
+  const regular = v128.and(f32x4.gt(x, f32x4.splat(0)), f32x4.lt(x, inf));
+  const special = v128.bitselect(splatAt(MINUS_INFINITY), v128.bitselect(inf, splatAt(QUIET_NAN), f32x4.eq(x, inf)),
+    f32x4.eq(x, f32x4.splat(0)));
+  return v128.bitselect(result, special, regular);
+}
+
+/** log1p(u) for u in [0, 1]: ln(w) u / (w - 1) with w = 1 + u (Goldberg's correction; w - 1 is exact). */
+// @ts-ignore: decorator
+@inline function log1pUnitV(u: v128): v128 {
+  const one = splatAt(ONE);
+  const w = f32x4.add(one, u);
+  const corrected = f32x4.mul(logV(w), f32x4.div(u, f32x4.sub(w, one)));
+  return v128.bitselect(u, corrected, f32x4.eq(w, one));
+}
+
+/** e^-|x|, the argument of every stable formula below. */
+// @ts-ignore: decorator
+@inline function expMinusAbsV(x: v128): v128 {
+  return expV(v128.or(x, splatAt(SIGN_BIT)));
+}
+
+// @ts-ignore: decorator
+@inline function sigmoidV(x: v128): v128 {
+  const one = splatAt(ONE);
+  const u = expMinusAbsV(x);
+  const numerator = v128.bitselect(one, u, f32x4.ge(x, f32x4.splat(0)));
+  return f32x4.div(numerator, f32x4.add(one, u));
+}
+
+/** sigmoid'(x) = u / (1 + u)^2 with u = e^-|x|. */
+// @ts-ignore: decorator
+@inline function sigmoidSlopeV(x: v128): v128 {
+  const u = expMinusAbsV(x);
+  const d = f32x4.add(splatAt(ONE), u);
+  return f32x4.div(u, f32x4.mul(d, d));
+}
+
+// tanh(10) = 1 - 4e-9 rounds to 1 in f32 (tanh(9) does not), so larger |x| need no larger e^2|x|.
+const TANH_SATURATE = memory.data<f32>([10.0]);
+
+/**
+ * tanh |x| = m / (m + 2) with m = e^2|x| - 1, sign restored. m comes from the exp reduction
+ * without its final + 1 (m = 2^n (e^r - 1) + (2^n - 1)), so it keeps full relative accuracy
+ * for tiny |x|; |x| is capped at 10, where tanh is 1 in f32, so 2^n stays normal.
+ */
+// @ts-ignore: decorator
+@inline function tanhV(x: v128): v128 {
+  const signBit = splatAt(SIGN_BIT);
+  // NaN stays NaN through pmin (first operand) and the formula.
+  const a = f32x4.pmin(v128.andnot(x, signBit), splatAt(TANH_SATURATE));
+  const twoA = f32x4.add(a, a);
+  const shifter = splatAt(EXP_SHIFTER);
+  const t = mulAdd(twoA, splatAt(LOG2E), shifter);
+  const q = expMinusOneReduced(twoA, f32x4.sub(t, shifter));
+  const scale = i32x4.shl(t, 23); // 2^n
+  const m = mulAdd(scale, q, f32x4.sub(scale, splatAt(ONE)));
+  const magnitude = f32x4.div(m, f32x4.add(m, splatAt(TWO)));
+  return v128.or(magnitude, v128.and(x, signBit));
+}
+
+/** tanh'(x) = 1 - tanh^2 x = 4u / (1 + u)^2 with u = e^-2|x| (no cancellation for large |x|). */
+// @ts-ignore: decorator
+@inline function tanhSlopeV(x: v128): v128 {
+  const negative = v128.or(x, splatAt(SIGN_BIT));
+  const u = expV(f32x4.add(negative, negative));
+  const d = f32x4.add(splatAt(ONE), u);
+  return f32x4.div(f32x4.mul(splatAt(FOUR), u), f32x4.mul(d, d));
+}
+
+// @ts-ignore: decorator
+@inline function softplusV(x: v128): v128 {
+  // pmax keeps a NaN first operand.
+  return f32x4.add(f32x4.pmax(x, f32x4.splat(0)), log1pUnitV(expMinusAbsV(x)));
+}
+
+const GELU_A_V = memory.data<f32>([GELU_A]);
+const GELU_B_V = memory.data<f32>([GELU_B]);
+const GELU_3B_V = memory.data<f32>([3 * GELU_B]);
+
+/** gelu(x) = x sigmoid(2z), 2z = x (GELU_A + GELU_B x^2). */
+// @ts-ignore: decorator
+@inline function geluV(x: v128): v128 {
+  const twoZ = f32x4.mul(x, mulAdd(splatAt(GELU_B_V), f32x4.mul(x, x), splatAt(GELU_A_V)));
+  return f32x4.mul(x, sigmoidV(twoZ));
+}
+
+/** gelu'(x) = s + x s (1 - s) d(2z)/dx with s = sigmoid(2z), d(2z)/dx = GELU_A + 3 GELU_B x^2. */
+// @ts-ignore: decorator
+@inline function geluSlopeV(x: v128): v128 {
+  const one = splatAt(ONE);
+  const x2 = f32x4.mul(x, x);
+  const twoZ = f32x4.mul(x, mulAdd(splatAt(GELU_B_V), x2, splatAt(GELU_A_V)));
+  const u = expMinusAbsV(twoZ);
+  const d = f32x4.add(one, u);
+  const s = f32x4.div(v128.bitselect(one, u, f32x4.ge(twoZ, f32x4.splat(0))), d);
+  const sSlope = f32x4.div(u, f32x4.mul(d, d));
+  const dTwoZ = mulAdd(splatAt(GELU_3B_V), x2, splatAt(GELU_A_V));
+  return mulAdd(f32x4.mul(x, sSlope), dTwoZ, s);
+}
+
+// ---- scalar math (tail and scalar build) -----------------------------------------------
+
+// @ts-ignore: decorator
+@inline function sigmoidS(x: f32): f32 {
+  const u = Mathf.exp(-Mathf.abs(x));
+  return (x >= 0 ? <f32>1 : u) / (1 + u);
+}
+
+// @ts-ignore: decorator
+@inline function sigmoidSlopeS(x: f32): f32 {
+  const u = Mathf.exp(-Mathf.abs(x));
+  const d: f32 = 1 + u;
+  return u / (d * d);
+}
+
+// @ts-ignore: decorator
+@inline function tanhSlopeS(x: f32): f32 {
+  const u = Mathf.exp(-2 * Mathf.abs(x));
+  const d: f32 = 1 + u;
+  return (4 * u) / (d * d);
+}
+
+// @ts-ignore: decorator
+@inline function softplusS(x: f32): f32 {
+  return max<f32>(x, 0) + Mathf.log1p(Mathf.exp(-Mathf.abs(x)));
+}
+
+// @ts-ignore: decorator
+@inline function geluS(x: f32): f32 {
+  return x * sigmoidS(x * (GELU_A + GELU_B * x * x));
+}
+
+// @ts-ignore: decorator
+@inline function geluSlopeS(x: f32): f32 {
+  const x2 = x * x;
+  const twoZ = x * (GELU_A + GELU_B * x2);
+  return sigmoidS(twoZ) + x * sigmoidSlopeS(twoZ) * (GELU_A + 3 * GELU_B * x2);
+}
+
+// ---- kernels -------------------------------------------------------------------------------
+
+export function relu(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(x + at(i));
+      v128.store(out + at(i), v128.and(v, f32x4.gt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + at(i));
+    store<f32>(out + at(i), v > 0 ? v : 0);
+  }
+}
+
+/** dx = dy where x > 0, else 0. */
+export function reluGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dx + at(i), v128.and(v128.load(dy + at(i)), f32x4.gt(v128.load(x + at(i)), zero)));
+    }
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), load<f32>(x + at(i)) > 0 ? load<f32>(dy + at(i)) : 0);
+}
+
+export function leakyRelu(n: i32, slope: f32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    const vs = f32x4.splat(slope);
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(x + at(i));
+      v128.store(out + at(i), v128.bitselect(v, f32x4.mul(vs, v), f32x4.gt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + at(i));
+    store<f32>(out + at(i), v > 0 ? v : slope * v);
+  }
+}
+
+export function leakyReluGrad(n: i32, slope: f32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    const vs = f32x4.splat(slope);
+    for (; i + 4 <= n; i += 4) {
+      const g = v128.load(dy + at(i));
+      v128.store(dx + at(i), v128.bitselect(g, f32x4.mul(vs, g), f32x4.gt(v128.load(x + at(i)), zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const g = load<f32>(dy + at(i));
+    store<f32>(dx + at(i), load<f32>(x + at(i)) > 0 ? g : slope * g);
+  }
+}
+
+export function tanh(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + at(i), tanhV(v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(out + at(i), Mathf.tanh(load<f32>(x + at(i))));
+}
+
+export function tanhGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dx + at(i), f32x4.mul(tanhSlopeV(v128.load(x + at(i))), v128.load(dy + at(i))));
+    }
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), tanhSlopeS(load<f32>(x + at(i))) * load<f32>(dy + at(i)));
+}
+
+export function sigmoid(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + at(i), sigmoidV(v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(out + at(i), sigmoidS(load<f32>(x + at(i))));
+}
+
+export function sigmoidGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dx + at(i), f32x4.mul(sigmoidSlopeV(v128.load(x + at(i))), v128.load(dy + at(i))));
+    }
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), sigmoidSlopeS(load<f32>(x + at(i))) * load<f32>(dy + at(i)));
+}
+
+export function softplus(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + at(i), softplusV(v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(out + at(i), softplusS(load<f32>(x + at(i))));
+}
+
+/** softplus'(x) = sigmoid(x). */
+export function softplusGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dx + at(i), f32x4.mul(sigmoidV(v128.load(x + at(i))), v128.load(dy + at(i))));
+    }
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), sigmoidS(load<f32>(x + at(i))) * load<f32>(dy + at(i)));
+}
+
+export function gelu(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + at(i), geluV(v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(out + at(i), geluS(load<f32>(x + at(i))));
+}
+
+export function geluGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dx + at(i), f32x4.mul(geluSlopeV(v128.load(x + at(i))), v128.load(dy + at(i))));
+    }
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), geluSlopeS(load<f32>(x + at(i))) * load<f32>(dy + at(i)));
+}
+
+export function exp(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + at(i), expV(v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(out + at(i), Mathf.exp(load<f32>(x + at(i))));
+}
+
+export function expGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dx + at(i), f32x4.mul(expV(v128.load(x + at(i))), v128.load(dy + at(i))));
+    }
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), Mathf.exp(load<f32>(x + at(i))) * load<f32>(dy + at(i)));
+}
+
+export function log(n: i32, x: usize, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(out + at(i), logV(v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(out + at(i), Mathf.log(load<f32>(x + at(i))));
+}
+
+/** log'(x) = 1 / x. */
+export function logGrad(n: i32, x: usize, dy: usize, dx: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(dx + at(i), f32x4.div(v128.load(dy + at(i)), v128.load(x + at(i))));
+  }
+  for (; i < n; i++) store<f32>(dx + at(i), load<f32>(dy + at(i)) / load<f32>(x + at(i)));
+}

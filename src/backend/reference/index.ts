@@ -191,8 +191,8 @@ export class ReferenceBackend implements Backend {
       for (let c = 0; c < cols; c++) max = Math.max(max, mem[row + c]);
       let total = 0;
       for (let c = 0; c < cols; c++) total += Math.exp(mem[row + c] - max);
-      const logTotal = Math.log(total) + max;
-      for (let c = 0; c < cols; c++) mem[out + r * cols + c] = mem[row + c] - logTotal;
+      const logTotal = Math.log(total);
+      for (let c = 0; c < cols; c++) mem[out + r * cols + c] = mem[row + c] - max - logTotal;
     }
   }
 
