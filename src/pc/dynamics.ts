@@ -18,7 +18,9 @@ export interface StepOptions {
 /** out = sum over children of J^T e_child (zero when no child reaches the output). */
 export function feedback(state: PCState, v: Vertex, out: Tensor, atFeedforward = false): void {
   let beta = 0;
-  for (const { vertex: child, slot } of v.children) {
+  // Children in reverse topological order, the order in which backprop sums them.
+  for (let i = v.children.length - 1; i >= 0; i--) {
+    const { vertex: child, slot } = v.children[i];
     if (child.level < 0) continue; // its error is always zero
     child.op!.inputVjp(slot, state.parentValues(child, atFeedforward), state.params(child), state.error[child.index]!, out, beta);
     beta = 1;

@@ -126,7 +126,9 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
 /**
  * One Z-IL step restricted to the wavefront: the vertices at this level take the feedback
  * of their children (whose errors became non-zero one step ago). Their parents have not
- * moved, so their predictions are unchanged and only their errors are recomputed.
+ * moved, so their predictions are unchanged: the error units change exactly as the value
+ * units do (e = x - mu with mu fixed), and are updated by that change rather than by
+ * re-subtracting two nearly equal numbers, which in f32 would round |x| away.
  */
 function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void {
   const backend = state.backend;
@@ -137,8 +139,9 @@ function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void 
     backend.axpy(change.size, -1, state.error[v.index]!.address, change.address);
   }
   for (const v of moving) {
-    backend.axpy(v.size * state.batch, gamma, state.change[v.index]!.address, state.value[v.index].address);
-    state.updateError(v);
+    const change = state.change[v.index]!;
+    backend.axpy(change.size, gamma, change.address, state.value[v.index].address);
+    backend.axpy(change.size, gamma, change.address, state.error[v.index]!.address);
   }
 }
 

@@ -28,7 +28,7 @@ il("the energy never increases during inference for a small inference rate", () 
       const graph = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
       const batch = randomBatch(graph, drawn.batch, drawn.seed + 1);
       try {
-        const { energies, gradients } = pcGradients(graph, batch, { algorithm: "il", steps: 25, gamma: 0.02 });
+        const { energies, gradients } = pcGradients(graph, batch, { algorithm: "il", steps: 25, gamma: 0.001 });
         for (const g of gradients.values()) g.dispose();
         for (let t = 1; t < energies.length; t++)
           if (energies[t] > energies[t - 1] * (1 + 1e-12) + 1e-15)

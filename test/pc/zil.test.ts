@@ -127,7 +127,7 @@ zil("over k successive SGD steps, a Z-IL-trained and a BP-trained copy keep equa
       const a = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
       const b = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
       const sgd = (graph: Graph, gradients: Map<string, Tensor>) => {
-        for (const p of graph.parameters) graph.backend.axpy(p.size, -0.1, gradients.get(p.name)!.address, p.tensor.address);
+        for (const p of graph.parameters) graph.backend.axpy(p.size, -0.01, gradients.get(p.name)!.address, p.tensor.address);
       };
       for (let step = 0; step < steps; step++) {
         const batchA = randomBatch(a, drawn.batch, drawn.seed + step);
@@ -148,6 +148,8 @@ zil("over k successive SGD steps, a Z-IL-trained and a BP-trained copy keep equa
       });
       a.dispose();
       b.dispose();
+      // A random graph (e.g. log of a sigmoid) can blow up under SGD itself; that says nothing about Z-IL.
+      fc.pre(Number.isFinite(scale));
       if (!(worst <= 1e-10 * Math.max(1, scale))) throw new Error(`weights differ by ${worst} after ${steps} steps on\n${describeGraph(drawn)}`);
     }),
     { numRuns: 40 },
