@@ -1,0 +1,103 @@
+// `pcgraph eval`, `pcgraph info` and `pcgraph verify`.
+import { backendInfo, setBackend, type BackendName } from "../backend/load.js";
+import { loadCheckpoint } from "../node/checkpoint-files.js";
+import { readProgress } from "../train/fit.js";
+import { evaluate } from "../train/evaluate.js";
+import { memory } from "../tensor.js";
+import type { CommandSpec } from "./args.js";
+import { loadData } from "./data.js";
+import { backendNames, percent } from "./train.js";
+
+export const evalSpec: CommandSpec = {
+  name: "eval",
+  summary: "loss and accuracy of a checkpoint on a dataset",
+  usage: "pcgraph eval CHECKPOINT [options]",
+  positionals: [{ name: "CHECKPOINT", required: true, help: "A checkpoint written by pcgraph train or start" }],
+  flags: [
+    { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data", defaultText: "mnist" },
+    { name: "split", type: "string", values: ["test", "train", "all"], help: "Which part of the data (the split of the training run, from the checkpoint's seed)", defaultText: "test" },
+    { name: "test-fraction", type: "number", min: 0, meta: "X", help: "Test share used when the run was trained", defaultText: "0.2" },
+    { name: "batch-size", type: "integer", min: 1, meta: "N", help: "Samples per forward pass", defaultText: "256" },
+    { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
+  ],
+};
+
+export async function evalCommand(path: string, flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
+  const checkpoint = loadCheckpoint(path, { backend: flags.backend as BackendName | undefined });
+  try {
+    let seed = 1;
+    try {
+      seed = readProgress(checkpoint.progress).seed;
+    } catch {
+      // A checkpoint without trainer progress: evaluate with the default split.
+    }
+    const data = loadData((flags.data as string | undefined) ?? "mnist", { seed, testFraction: (flags["test-fraction"] as number | undefined) ?? 0.2, augment: false });
+    const split = (flags.split as string | undefined) ?? "test";
+    const options = { batchSize: (flags["batch-size"] as number | undefined) ?? 256 };
+    const parts = split === "all" ? [data.train, data.test] : [split === "train" ? data.train : data.test];
+    let loss = 0;
+    let correct = 0;
+    let count = 0;
+    for (const part of parts) {
+      if (part.size === 0) continue;
+      const r = evaluate(checkpoint.graph, part, options);
+      loss += r.loss * part.size;
+      correct += r.accuracy * part.size;
+      count += part.size;
+    }
+    out(`checkpoint: ${path}`);
+    out(`data: ${data.description}; evaluated on ${split} (${count} samples)`);
+    out(`loss: ${(loss / count).toFixed(6)}`);
+    out(`accuracy: ${percent(correct / count)}`);
+    return 0;
+  } finally {
+    checkpoint.graph.dispose();
+  }
+}
+
+export const infoSpec: CommandSpec = {
+  name: "info",
+  summary: "the numeric backend (SIMD or scalar) and memory in use",
+  usage: "pcgraph info [options]",
+  flags: [{ name: "backend", type: "string", values: backendNames, help: "Backend to describe", defaultText: "wasm-simd when supported" }],
+};
+
+export function infoCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): number {
+  if (flags.backend) setBackend(flags.backend as BackendName);
+  const info = backendInfo();
+  out(`backend: ${info.name} (${info.simd ? "SIMD" : info.dtype === "float64" ? "float64 reference" : "scalar"}, ${info.dtype})`);
+  out(`runtime supports wasm SIMD: ${info.simdSupportedByRuntime ? "yes" : "no"}`);
+  out(`backend memory reserved: ${(info.reservedBytes / 1024 / 1024).toFixed(2)} MiB`);
+  const m = memory();
+  out(`live tensors: ${m.numTensors} (${m.numBytes} bytes)`);
+  for (const b of m.backends)
+    out(`  ${b.name}: ${b.numTensors} tensors, ${b.numBytes} bytes, ${(b.reservedBytes / 1024 / 1024).toFixed(2)} MiB reserved`);
+  out(`node ${process.versions.node}, ${process.platform}-${process.arch}`);
+  return 0;
+}
+
+export const verifySpec: CommandSpec = {
+  name: "verify",
+  summary: "check on random graphs that Z-IL's updates equal backprop's",
+  usage: "pcgraph verify [options]",
+  flags: [
+    { name: "runs", type: "integer", min: 1, meta: "N", help: "Random graphs to check", defaultText: "100" },
+    { name: "seed", type: "integer", meta: "S", help: "Seed of the random graphs", defaultText: "1" },
+  ],
+};
+
+export async function verifyCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
+  const { runVerify } = await import("../pc/verify.js");
+  const report = runVerify({
+    runs: flags.runs as number | undefined,
+    seed: flags.seed as number | undefined,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  out(`checked ${report.runs} random graphs (seed ${report.seed}) in ${report.seconds.toFixed(1)} s`);
+  for (const [backend, divergence] of Object.entries(report.maxDivergence)) {
+    const worst = report.worst[backend];
+    out(`${backend}: max divergence between Z-IL and BP ${divergence.toExponential(3)}` +
+      (worst ? ` (run ${worst.run}, ${worst.family}, ${worst.nodes} nodes, batch ${worst.batch})` : ""));
+  }
+  return 0;
+}

@@ -1,0 +1,178 @@
+// Training curves as a self-contained SVG: loss per epoch and accuracy per epoch side by
+// side, one line per run. Runs that coincide (Z-IL and BP) stay visible because each series
+// has its own colour, width and dash pattern, with the first drawn widest underneath.
+import type { EpochRecord, History } from "./fit.js";
+
+export interface CurveSeries {
+  label: string;
+  history: History;
+}
+
+export interface PlotOptions {
+  title?: string;
+  /** Total size in pixels (default 960 x 440). */
+  width?: number;
+  height?: number;
+  /** Which loss to draw (default "train"; "test" needs test records). */
+  loss?: "train" | "test";
+  /** Which accuracy to draw (default "test" when every run has it, else "train"). */
+  accuracy?: "train" | "test";
+}
+
+const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+const DASHES = ["", "7 5", "2 4", "10 4 2 4"];
+const WIDTHS = [4.5, 2.2, 2, 2];
+
+/** Escapes text for SVG content and attribute values. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+/** About `count` round tick values covering [low, high]. */
+export function niceTicks(low: number, high: number, count = 5): number[] {
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return [0, 1];
+  if (high - low < 1e-12) {
+    const pad = Math.abs(low) > 1e-12 ? Math.abs(low) * 0.1 : 1;
+    return niceTicks(low - pad, high + pad, count);
+  }
+  const rough = (high - low) / Math.max(count - 1, 1);
+  const magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)!;
+  const ticks: number[] = [];
+  for (let v = Math.floor(low / step) * step; v <= high + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  if (ticks[ticks.length - 1] < high - step * 1e-9) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
+  return ticks;
+}
+
+/** Enough decimals to tell ticks `step` apart. */
+function formatTick(value: number, step: number): string {
+  let decimals = 0;
+  while (decimals < 8 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-6 * step * 10 ** decimals) decimals++;
+  return value.toFixed(decimals);
+}
+
+function epochTicks(maxEpoch: number): number[] {
+  if (maxEpoch <= 1) return [1];
+  const step = Math.max(1, Math.ceil(niceTicks(1, maxEpoch, 8)[1] - niceTicks(1, maxEpoch, 8)[0]));
+  const ticks = [1];
+  for (let e = step; e <= maxEpoch; e += step) if (e > 1) ticks.push(e);
+  return ticks;
+}
+
+interface Panel {
+  title: string;
+  yLabel: string;
+  points: ([number, number][])[];
+  percent: boolean;
+}
+
+function num(v: number): string {
+  return Number(v.toFixed(2)).toString();
+}
+
+function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: number, maxEpoch: number): string {
+  const left = x0 + 62;
+  const right = x0 + width - 16;
+  const top = y0 + 28;
+  const bottom = y0 + height - 46;
+  const values = panel.points.flat().map((p) => p[1]);
+  let low = values.length ? Math.min(...values) : 0;
+  let high = values.length ? Math.max(...values) : 1;
+  if (panel.percent) {
+    low = Math.max(0, low);
+    high = Math.min(100, high);
+  } else low = Math.min(0, low);
+  const yTicks = niceTicks(low, high, 6);
+  const yMin = yTicks[0];
+  const yMax = yTicks[yTicks.length - 1];
+  const xMin = 1;
+  const xMax = Math.max(maxEpoch, 2);
+  const sx = (e: number) => left + ((e - xMin) / (xMax - xMin)) * (right - left);
+  const sy = (v: number) => bottom - ((v - yMin) / (yMax - yMin || 1)) * (bottom - top);
+  const step = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
+  const out: string[] = [];
+  out.push(`<g class="panel">`);
+  out.push(`<text x="${num((left + right) / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  for (const t of yTicks) {
+    const y = num(sy(t));
+    out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(right)}" y2="${y}" stroke="#e6e6e6" stroke-width="1"/>`);
+    out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${formatTick(t, step)}</text>`);
+  }
+  for (const e of epochTicks(maxEpoch)) {
+    const x = num(sx(e));
+    out.push(`<line x1="${x}" y1="${num(bottom)}" x2="${x}" y2="${num(bottom + 5)}" stroke="#333" stroke-width="1"/>`);
+    out.push(`<text x="${x}" y="${num(bottom + 18)}" text-anchor="middle" font-size="11">${e}</text>`);
+  }
+  out.push(`<rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}" fill="none" stroke="#333" stroke-width="1"/>`);
+  out.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 38)}" text-anchor="middle" font-size="12">epoch</text>`);
+  const cy = num((top + bottom) / 2);
+  out.push(`<text x="${num(x0 + 16)}" y="${cy}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${cy})">${escapeXml(panel.yLabel)}</text>`);
+  panel.points.forEach((points, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    const dash = DASHES[i % DASHES.length];
+    const coords = points.map(([e, v]) => `${num(sx(e))},${num(sy(v))}`).join(" ");
+    out.push(`<polyline class="series-${i}" points="${coords}" fill="none" stroke="${colour}" stroke-width="${WIDTHS[i % WIDTHS.length]}"` +
+      `${dash ? ` stroke-dasharray="${dash}"` : ""} stroke-linejoin="round" stroke-linecap="round"/>`);
+    if (points.length <= 40)
+      for (const [e, v] of points)
+        out.push(`<circle cx="${num(sx(e))}" cy="${num(sy(v))}" r="${i === 0 ? 4 : 2.5}" fill="${i === 0 ? colour : "#fff"}" stroke="${colour}" stroke-width="1.5"/>`);
+  });
+  out.push(`</g>`);
+  return out.join("\n");
+}
+
+function series(history: History, pick: (r: EpochRecord) => number | undefined, scale = 1): [number, number][] {
+  return history.epochs
+    .map((r) => [r.epoch, pick(r)] as [number, number | undefined])
+    .filter((p): p is [number, number] => p[1] !== undefined && Number.isFinite(p[1]))
+    .map(([e, v]) => [e, v * scale]);
+}
+
+/** An SVG document with a loss panel and an accuracy panel, one line per series and a legend. */
+export function trainingCurvesSvg(runs: CurveSeries[], options: PlotOptions = {}): string {
+  const width = options.width ?? 960;
+  const height = options.height ?? 440;
+  const title = options.title ?? "Training curves";
+  const lossKind = options.loss ?? "train";
+  const everyHasTest = runs.length > 0 && runs.every((r) => r.history.epochs.some((e) => e.testAccuracy !== undefined));
+  const accuracyKind = options.accuracy ?? (everyHasTest ? "test" : "train");
+  const maxEpoch = Math.max(1, ...runs.flatMap((r) => r.history.epochs.map((e) => e.epoch)));
+  const lossPanel: Panel = {
+    title: lossKind === "train" ? "Training loss (mean over the epoch)" : "Test loss",
+    yLabel: "loss",
+    points: runs.map((r) => series(r.history, (e) => (lossKind === "train" ? e.trainLoss : e.testLoss))),
+    percent: false,
+  };
+  const accuracyPanel: Panel = {
+    title: accuracyKind === "test" ? "Test accuracy" : "Training accuracy",
+    yLabel: "accuracy (%)",
+    points: runs.map((r) => series(r.history, (e) => (accuracyKind === "test" ? e.testAccuracy : e.trainAccuracy), 100)),
+    percent: true,
+  };
+  const legendY = 50;
+  const panelTop = 70;
+  const panelWidth = width / 2;
+  let legendX = 24;
+  const legend = runs.map((r, i) => {
+    const x = legendX;
+    legendX += 80 + 7.5 * r.label.length;
+    const colour = COLOURS[i % COLOURS.length];
+    const dash = DASHES[i % DASHES.length];
+    return `<g class="legend-entry"><line x1="${num(x)}" y1="${legendY}" x2="${num(x + 36)}" y2="${legendY}" stroke="${colour}" stroke-width="${WIDTHS[i % WIDTHS.length]}"` +
+      `${dash ? ` stroke-dasharray="${dash}"` : ""}/><text x="${num(x + 44)}" y="${legendY}" dominant-baseline="middle" font-size="13">${escapeXml(r.label)}</text></g>`;
+  });
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<title>${escapeXml(title)}</title>`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="${num(width / 2)}" y="24" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(title)}</text>`,
+    `<g class="legend">`,
+    ...legend,
+    `</g>`,
+    drawPanel(lossPanel, 0, panelTop, panelWidth, height - panelTop, maxEpoch),
+    drawPanel(accuracyPanel, panelWidth, panelTop, panelWidth, height - panelTop, maxEpoch),
+    `</svg>`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,123 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+
+const test = suite("cli");
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const bin = join(root, "bin", "pcgraph.js");
+const temp = mkdtempSync(join(tmpdir(), "pcgraph-cli-"));
+
+function pcgraph(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: temp, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A small 3-class CSV: two informative features and one noise column, label last. */
+function writeCsv(path: string): void {
+  let state = 12345;
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const lines = ["x,y,noise,label"];
+  for (let i = 0; i < 150; i++) {
+    const label = i % 3;
+    const cx = [2, -2, 0][label];
+    const cy = [0, 1, -2][label];
+    lines.push(`${(cx + random() - 0.5).toFixed(4)},${(cy + random() - 0.5).toFixed(4)},${random().toFixed(4)},${label}`);
+  }
+  writeFileSync(path, lines.join("\n") + "\n");
+}
+
+const csv = join(temp, "blobs.csv");
+writeCsv(csv);
+
+const helpMentions: Record<string, string[]> = {
+  train: ["--model", "--algo", "--data", "--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--out", "--resume"],
+  eval: ["CHECKPOINT", "--data", "--split", "--batch-size"],
+  info: ["--backend"],
+  verify: ["--runs", "--seed"],
+  start: ["--model", "--epochs", "--batch-size", "--lr", "--seed", "--out"],
+};
+
+test("--help of every command exits 0 and lists its flags", () => {
+  for (const [command, flags] of Object.entries(helpMentions)) {
+    const { code, stdout } = pcgraph(command, "--help");
+    assert.is(code, 0, command);
+    assert.match(stdout, `pcgraph ${command}`);
+    for (const flag of flags) assert.match(stdout, flag, `${command} --help mentions ${flag}`);
+  }
+  const general = pcgraph("--help");
+  assert.is(general.code, 0);
+  for (const command of Object.keys(helpMentions)) assert.match(general.stdout, command);
+});
+
+test("bad flags and values exit 2 with a message", () => {
+  const unknown = pcgraph("train", "--bogus", "3");
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, "unknown flag --bogus");
+  assert.match(unknown.stderr, "pcgraph train --help");
+  const badValue = pcgraph("train", "--epochs", "two");
+  assert.is(badValue.code, 2);
+  assert.match(badValue.stderr, "--epochs");
+  const badChoice = pcgraph("train", "--algo", "sgd");
+  assert.is(badChoice.code, 2);
+  assert.match(badChoice.stderr, "--algo");
+  const missing = pcgraph("eval");
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, "CHECKPOINT");
+  const command = pcgraph("fly");
+  assert.is(command.code, 2);
+  assert.match(command.stderr, "unknown command");
+});
+
+test("info reports the backend", () => {
+  const { code, stdout } = pcgraph("info");
+  assert.is(code, 0);
+  assert.match(stdout, /backend: wasm-(simd|scalar)/);
+  assert.match(stdout, "live tensors");
+});
+
+test("train on a CSV writes a checkpoint and an SVG; eval reads the checkpoint", () => {
+  const out = join(temp, "run");
+  const train = pcgraph("train", "--data", csv, "--epochs", "2", "--batch-size", "16", "--algo", "zil", "--out", out, "--seed", "3");
+  assert.is(train.code, 0, train.stderr);
+  assert.match(train.stdout, /test accuracy: \d+\.\d+%/);
+  assert.match(train.stdout, join(out, "checkpoint.ckpt"));
+  assert.match(train.stderr, "Z-IL epoch 2");
+  const checkpoint = join(out, "checkpoint.ckpt");
+  assert.ok(existsSync(checkpoint));
+  const svg = readFileSync(join(out, "curves.svg"), "utf8");
+  assert.match(svg, "<svg");
+  assert.match(svg, ">Z-IL</text>");
+  const history = JSON.parse(readFileSync(join(out, "history.json"), "utf8"));
+  assert.is(history.epochs.length, 2);
+
+  const evaluated = pcgraph("eval", checkpoint, "--data", csv);
+  assert.is(evaluated.code, 0, evaluated.stderr);
+  const accuracy = Number(/accuracy: ([\d.]+)%/.exec(evaluated.stdout)![1]);
+  assert.is(accuracy.toFixed(2), (100 * history.epochs[1].testAccuracy).toFixed(2));
+  assert.match(evaluated.stdout, /loss: \d/);
+
+  // Resuming the finished 2-epoch run for one more epoch continues its history.
+  const resumed = pcgraph("train", "--data", csv, "--epochs", "3", "--resume", checkpoint, "--out", out);
+  assert.is(resumed.code, 0, resumed.stderr);
+  assert.is(JSON.parse(readFileSync(join(out, "history.json"), "utf8")).epochs.length, 3);
+});
+
+test("eval of a corrupt or missing checkpoint exits non-zero naming the file", () => {
+  const corrupt = join(temp, "corrupt.ckpt");
+  writeFileSync(corrupt, "PCGCKPT1 this is not a checkpoint");
+  const bad = pcgraph("eval", corrupt, "--data", csv);
+  assert.is.not(bad.code, 0);
+  assert.match(bad.stderr, corrupt);
+  const missing = pcgraph("eval", join(temp, "nothing.ckpt"), "--data", csv);
+  assert.is.not(missing.code, 0);
+  assert.match(missing.stderr, "nothing.ckpt");
+});
+
+test.after(() => rmSync(temp, { recursive: true, force: true }));
+
+test.run();

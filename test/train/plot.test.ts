@@ -1,0 +1,99 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import type { History } from "../../src/train/fit.js";
+import { escapeXml, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
+
+const test = suite("plot");
+
+function history(epochs: number, offset = 0, withTest = true): History {
+  return {
+    epochs: Array.from({ length: epochs }, (_, i) => ({
+      epoch: i + 1,
+      trainLoss: 1 / (i + 1) + offset,
+      ...(withTest ? { testLoss: 1.1 / (i + 1), testAccuracy: 0.8 + 0.02 * i } : { trainAccuracy: 0.7 + 0.03 * i }),
+      learningRate: 0.01,
+      seconds: 1,
+    })),
+    stoppedEarly: false,
+    interrupted: false,
+    seconds: epochs,
+  };
+}
+
+/** Checks that every element is closed in order; returns the element names seen. */
+function checkBalanced(svg: string): string[] {
+  const stack: string[] = [];
+  const seen: string[] = [];
+  const body = svg.replace(/^<\?xml[^>]*\?>/, "");
+  for (const match of body.matchAll(/<(\/?)([a-zA-Z][\w:-]*)([^>]*?)(\/?)>/g)) {
+    const [, closing, name, , selfClosing] = match;
+    if (closing) {
+      const open = stack.pop();
+      if (open !== name) throw new Error(`</${name}> closes <${open}>`);
+    } else {
+      seen.push(name);
+      if (!selfClosing) stack.push(name);
+    }
+  }
+  if (stack.length) throw new Error(`unclosed: ${stack.join(", ")}`);
+  // Outside tags, only escaped text: no stray < or bare &.
+  const text = body.replace(/<[^>]*>/g, "");
+  if (/[<>]/.test(text) || /&(?!amp;|lt;|gt;|quot;|#39;)/.test(text)) throw new Error("unescaped text");
+  return seen;
+}
+
+test("a valid SVG with a polyline per series in each panel and a legend", () => {
+  const svg = trainingCurvesSvg([{ label: "Z-IL", history: history(5) }, { label: "BP", history: history(5) }], { title: "MLP" });
+  assert.ok(svg.startsWith("<?xml"));
+  const elements = checkBalanced(svg);
+  assert.is(elements[0], "svg");
+  assert.match(svg, 'xmlns="http://www.w3.org/2000/svg"');
+  assert.is((svg.match(/<polyline/g) ?? []).length, 4);
+  assert.is((svg.match(/<g class="legend-entry">/g) ?? []).length, 2);
+  assert.match(svg, ">Z-IL</text>");
+  assert.match(svg, ">BP</text>");
+  assert.match(svg, ">MLP</text>");
+  assert.match(svg, "Test accuracy");
+  assert.match(svg, ">epoch</text>");
+  // Overlapping series differ in colour and dash.
+  const strokes = [...svg.matchAll(/<polyline class="series-(\d)"[^>]*stroke="([^"]+)"[^>]*?(stroke-dasharray="[^"]+")?/g)];
+  assert.is.not(strokes.find((m) => m[1] === "0")![2], strokes.find((m) => m[1] === "1")![2]);
+  assert.match(svg, /class="series-1"[^>]*stroke-dasharray/);
+  // Each polyline has one point per epoch.
+  const points = /<polyline class="series-0" points="([^"]+)"/.exec(svg)![1].trim().split(/\s+/);
+  assert.is(points.length, 5);
+  for (const p of points) assert.ok(p.split(",").every((v) => Number.isFinite(Number(v))));
+});
+
+test("labels and title are escaped", () => {
+  const svg = trainingCurvesSvg([{ label: `a<b & "c"`, history: history(3) }], { title: "x < y & z" });
+  checkBalanced(svg);
+  assert.match(svg, "a&lt;b &amp; &quot;c&quot;");
+  assert.match(svg, "x &lt; y &amp; z");
+  assert.not.match(svg, "a<b");
+  assert.is(escapeXml(`<&>"'`), "&lt;&amp;&gt;&quot;&#39;");
+});
+
+test("without test data, training accuracy is drawn; odd inputs still give valid SVG", () => {
+  const svg = trainingCurvesSvg([{ label: "run", history: history(4, 0, false) }]);
+  checkBalanced(svg);
+  assert.match(svg, "Training accuracy");
+  assert.is((svg.match(/<polyline/g) ?? []).length, 2);
+  for (const odd of [history(1), history(0), { ...history(3), epochs: history(3).epochs.map((r) => ({ ...r, trainLoss: NaN })) }]) {
+    const s = trainingCurvesSvg([{ label: "x", history: odd }]);
+    checkBalanced(s);
+    assert.not.match(s, "NaN");
+  }
+  checkBalanced(trainingCurvesSvg([]));
+});
+
+test("tick values are round and cover the range", () => {
+  const ticks = niceTicks(0.13, 0.97, 5);
+  assert.ok(ticks[0] <= 0.13 && ticks[ticks.length - 1] >= 0.97);
+  const step = ticks[1] - ticks[0];
+  assert.ok([0.1, 0.2, 0.25, 0.5].some((s) => Math.abs(step - s) < 1e-12), `step ${step}`);
+  const flat = niceTicks(2, 2);
+  assert.ok(flat[0] < 2 && flat[flat.length - 1] > 2);
+});
+
+test.run();
