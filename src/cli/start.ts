@@ -107,7 +107,8 @@ export async function startCommand(flags: Record<string, string | number | boole
     out(`float64 check (reference backend, first ${f64Steps} steps of each): max |weight difference| ${f64Difference.toExponential(3)} ` +
       `(${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
-  out("(Z-IL's updates equal BP's; in float32 their rounding differs in the last bits and training amplifies that over thousands of steps)");
+  if (difference > 0)
+    out("(Z-IL's updates equal BP's; in float32 their summation order can differ in the last bits, and training amplifies that over thousands of steps)");
   out(`training curves: ${svgPath}`);
   out(`checkpoints: ${zil.checkpoint}, ${bp.checkpoint}`);
   return 0;
