@@ -31,7 +31,7 @@ export const opKinds: readonly string[] = ["input", ...Object.keys(factories)];
 
 /** Builds the op of that kind; `nodeName` is for the error message. */
 export function createOp(kind: string, attrs: Attrs, nodeName: string): Op {
-  const factory = factories[kind];
+  const factory = Object.hasOwn(factories, kind) ? factories[kind] : undefined;
   if (!factory) throw new GraphError(nodeName, `unknown op "${kind}" (known: ${opKinds.join(", ")})`);
   try {
     return factory(attrs ?? {});
