@@ -1,4 +1,5 @@
 // Elementwise activations as ops: mu = f(x), J^T dy = f'(x) * dy.
+import { InvalidArgumentError } from "../../backend/errors.js";
 import type { Activation } from "../../backend/kernels.js";
 import type { Shape, Tensor } from "../../tensor.js";
 import { withScratch } from "../../scratch.js";
@@ -18,6 +19,8 @@ export class ActivationOp implements Op {
   readonly kind: string;
   constructor(readonly attrs: ActivationAttrs) {
     if (!activationNames.includes(attrs.fn)) throw new Error(`unknown activation "${attrs.fn}"`);
+    if (attrs.fn === "leakyRelu" && attrs.slope !== undefined && !Number.isFinite(attrs.slope))
+      throw new InvalidArgumentError(`leakyRelu: slope must be a finite number, got ${JSON.stringify(attrs.slope)}`);
     this.kind = attrs.fn;
   }
 

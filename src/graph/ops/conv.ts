@@ -5,7 +5,7 @@ import { conv2dOutputShape, type Conv2dGeometry } from "../../backend/kernels.js
 import type { Shape, Tensor } from "../../tensor.js";
 import type { InitializerName, Op, ParamSpec } from "../op.js";
 import { initializerFor } from "./dense.js";
-import { formatShape, nonNegativeInt, pair, positiveInt, requireRank } from "./util.js";
+import { formatShape, pair, positiveInt, requireRank } from "./util.js";
 
 export interface Conv2dAttrs {
   filters: number;
@@ -22,14 +22,18 @@ export interface Conv2dAttrs {
 export class Conv2dOp implements Op {
   readonly kind = "conv2d";
   readonly arity = 1;
-  constructor(readonly attrs: Conv2dAttrs) {
-    positiveInt("conv2d", "filters", attrs.filters);
-    pair("conv2d", "kernelSize", attrs.kernelSize, 1);
-    pair("conv2d", "strides", attrs.strides, 1);
-    pair("conv2d", "padding", attrs.padding, 0);
-    pair("conv2d", "dilation", attrs.dilation, 1);
-    positiveInt("conv2d", "groups", attrs.groups);
-    nonNegativeInt("conv2d", "groups", attrs.groups);
+  readonly attrs: Conv2dAttrs;
+  /** Sizes may be given as one number or an [height, width] pair; they are stored as pairs. */
+  constructor(attrs: Conv2dAttrs) {
+    this.attrs = {
+      ...attrs,
+      filters: positiveInt("conv2d", "filters", attrs.filters),
+      kernelSize: pair("conv2d", "kernelSize", attrs.kernelSize, 1),
+      strides: pair("conv2d", "strides", attrs.strides, 1),
+      padding: pair("conv2d", "padding", attrs.padding, 0),
+      dilation: pair("conv2d", "dilation", attrs.dilation, 1),
+      groups: positiveInt("conv2d", "groups", attrs.groups),
+    };
   }
 
   geometry(batch: number, input: Shape): Conv2dGeometry {

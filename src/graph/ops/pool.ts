@@ -15,13 +15,16 @@ export interface Pool2dAttrs {
 export class Pool2dOp implements Op {
   readonly arity = 1;
   readonly kind: string;
-  constructor(readonly attrs: Pool2dAttrs) {
+  readonly attrs: Pool2dAttrs;
+  /** Sizes may be one number or an [height, width] pair; strides default to the window. */
+  constructor(attrs: Pool2dAttrs) {
     this.kind = attrs.mode === "max" ? "maxPool2d" : "avgPool2d";
     const kernel = pair(this.kind, "kernelSize", attrs.kernelSize, 1);
-    pair(this.kind, "strides", attrs.strides, 1);
-    const padding = pair(this.kind, "padding", attrs.padding, 0);
+    const strides = pair(this.kind, "strides", attrs.strides ?? kernel, 1);
+    const padding = pair(this.kind, "padding", attrs.padding ?? 0, 0);
     if (padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1])
       throw new ShapeError(`${this.kind}: padding ${formatShape(padding)} must be at most half the kernel ${formatShape(kernel)}`);
+    this.attrs = { ...attrs, kernelSize: kernel, strides, padding };
   }
 
   geometry(batch: number, input: Shape): Pool2dGeometry {

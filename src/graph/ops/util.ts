@@ -32,6 +32,8 @@ export function nonNegativeInt(kind: string, name: string, value: unknown): numb
 
 /** [h, w] from a number or a pair. */
 export function pair(kind: string, name: string, value: number | readonly [number, number], min: number): [number, number] {
+  const valid = typeof value === "number" || (Array.isArray(value) && value.length === 2);
+  if (!valid) throw new ShapeError(`${kind}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`);
   const p: [number, number] = typeof value === "number" ? [value, value] : [value[0], value[1]];
   for (const v of p)
     if (!Number.isInteger(v) || v < min)
