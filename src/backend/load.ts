@@ -1,6 +1,6 @@
 // Loading the wasm core: SIMD detection, the choice between the two builds, and a registry
 // of live backends. The wasm bytes are embedded (base64) so no path or fetch is involved.
-import { instantiateSync } from "@assemblyscript/loader";
+import { instantiate, instantiateSync } from "@assemblyscript/loader";
 import { decodeBase64 } from "./base64.js";
 import { BackendLoadError, InvalidArgumentError } from "./errors.js";
 import type { Backend } from "./kernels.js";
@@ -36,6 +36,28 @@ function instantiateWasm(simd: boolean): WasmBackend {
 }
 
 const created = new Map<BackendName, Backend>();
+
+/**
+ * Compiles and instantiates a backend asynchronously (the default one when no name is
+ * given). Browsers limit synchronous compilation on the main thread, so call
+ * `await ready()` there before the first tensor; Node, Deno and Bun also compile on demand.
+ */
+export async function ready(name?: BackendName): Promise<Backend> {
+  const target = name ?? (current ? (current.name as BackendName) : simdSupported() ? "wasm-simd" : "wasm-scalar");
+  if (!created.has(target) && target !== "reference-f64") {
+    const simd = target === "wasm-simd";
+    if (simd && !simdSupported()) throw new BackendLoadError("wasm-simd requested but this runtime has no wasm SIMD");
+    try {
+      const { exports } = await instantiate<Record<string, unknown>>(decodeBase64(simd ? simdWasmBase64 : scalarWasmBase64), {});
+      if (!created.has(target)) created.set(target, new WasmBackend(exports as unknown as WasmExports));
+    } catch (cause) {
+      throw new BackendLoadError(`could not instantiate the ${simd ? "SIMD" : "scalar"} wasm build: ${String(cause)}`);
+    }
+  }
+  const backend = getBackendByName(target);
+  if (!name && !current) current = backend;
+  return backend;
+}
 
 /** The backend of that name, instantiated on first use (each has its own memory). */
 export function getBackendByName(name: BackendName): Backend {

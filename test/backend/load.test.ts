@@ -1,6 +1,6 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { getBackendByName, simdSupported, backendInfo } from "../../src/backend/load.js";
+import { getBackendByName, simdSupported, backendInfo, ready } from "../../src/backend/load.js";
 
 const load = suite("backend loading");
 
@@ -17,6 +17,14 @@ load("the scalar build has no v128 code and the SIMD build has", () => {
   assert.is(scalar.simd, false);
   assert.is(scalar.name, "wasm-scalar");
   assert.is(simd.simd, true);
+});
+
+load("ready() resolves to the same backend instance that synchronous lookups return", async () => {
+  const simd = await ready("wasm-simd");
+  assert.is(simd, getBackendByName("wasm-simd"));
+  const scalar = await ready("wasm-scalar");
+  assert.is(scalar.name, "wasm-scalar");
+  assert.is(await ready("reference-f64"), getBackendByName("reference-f64"));
 });
 
 load.run();
