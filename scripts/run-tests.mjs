@@ -2,6 +2,7 @@
 // CI reads: "N passed, N failed". Exits non-zero when anything failed or the run crashed.
 // Extra runtimes (e.g. `--runtime deno`) are separate scripts that print the same line.
 import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,6 +33,9 @@ child.on("close", (code) => {
   }
   const failed = total - passed - skipped;
   const ok = failed === 0 && code === 0;
-  console.log(`\n${passed} passed, ${ok ? failed : Math.max(failed, 1)} failed`);
+  const counted = ok ? failed : Math.max(failed, 1);
+  mkdirSync(join(root, "test-results"), { recursive: true });
+  writeFileSync(join(root, "test-results", "node.json"), JSON.stringify({ runtime: "node", passed, failed: counted }) + "\n");
+  console.log(`\n${passed} passed, ${counted} failed`);
   process.exit(ok ? 0 : 1);
 });
