@@ -1,0 +1,34 @@
+// Every TypeScript block in README.md runs, with "pcgraph" resolved to this checkout.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const readme = suite("README");
+const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+readme("README has TypeScript examples", () => {
+  assert.ok(blocks.length > 0);
+});
+
+blocks.forEach((code, i) => {
+  readme(`README example ${i + 1} runs`, async () => {
+    const entry = pathToFileURL(join(root, "src", "index.ts")).href;
+    const dir = mkdtempSync(join(tmpdir(), "pcgraph-readme-"));
+    const file = join(dir, `example${i + 1}.ts`);
+    writeFileSync(file, code.replaceAll(`from "pcgraph"`, `from ${JSON.stringify(entry)}`));
+    const log = console.log;
+    console.log = () => undefined;
+    try {
+      await import(pathToFileURL(file).href);
+    } finally {
+      console.log = log;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+readme.run();
