@@ -1,0 +1,96 @@
+// Browser builds with esbuild:
+//   dist/browser/pcgraph.js        the library as one ES module (minified, with a source map)
+//   dist/browser-tests/tests.js    the in-browser test entry (test/browser/entry.ts)
+// Both are bundled for platform "browser" with no Node polyfills: any import of a Node
+// builtin (node:fs, path, ...) stops the build with the chain of files that pulled it in.
+// Usable as a script (`npm run build:browser`) or imported (`buildBrowser()`).
+import { builtinModules } from "node:module";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/** Refuses every Node builtin, naming the file that imported it. */
+export const noNodeBuiltins = {
+  name: "no-node-builtins",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => {
+      const bare = args.path.split("/")[0];
+      if (!args.path.startsWith("node:") && !builtins.has(args.path) && !builtins.has(bare)) return undefined;
+      if (args.kind === "entry-point") return undefined;
+      const importer = args.importer ? relative(root, args.importer) : "(entry)";
+      return {
+        errors: [{
+          text: `Node builtin "${args.path}" imported by ${importer}: the browser bundle must not depend on Node`,
+          detail: "move the Node-only code behind the pcgraph/node entry (src/node) instead",
+        }],
+      };
+    });
+  },
+};
+
+const common = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  logLevel: "warning",
+  metafile: true,
+  plugins: [noNodeBuiltins],
+  absWorkingDir: root,
+};
+
+/** Prints the import chain that led to a module, from the metafile (for error messages). */
+function importers(metafile, file) {
+  return Object.entries(metafile.inputs)
+    .filter(([, input]) => input.imports.some((i) => i.path === file))
+    .map(([name]) => name);
+}
+
+export async function buildBrowser({ quiet = false } = {}) {
+  const started = Date.now();
+  const wasm = join(root, "src", "backend", "wasm-binaries.generated.ts");
+  if (!existsSync(wasm)) throw new Error(`${relative(root, wasm)} is missing: run \`npm run build:wasm\` (or \`npm install\`) first`);
+
+  const library = await esbuild.build({
+    ...common,
+    entryPoints: [join(root, "src", "index.ts")],
+    outfile: join(root, "dist", "browser", "pcgraph.js"),
+    minify: true,
+    sourcemap: true,
+    legalComments: "none",
+  });
+
+  // Nothing under src/node or src/cli belongs in the library bundle, even without a builtin.
+  const nodeOnly = Object.keys(library.metafile.inputs).filter((f) => /^src\/(node|cli)\//.test(f));
+  if (nodeOnly.length)
+    throw new Error(`Node-only modules reached the browser bundle: ${nodeOnly.map((f) => `${f} (imported by ${importers(library.metafile, f).join(", ")})`).join("; ")}`);
+
+  const tests = await esbuild.build({
+    ...common,
+    entryPoints: { tests: join(root, "test", "browser", "entry.ts") },
+    outdir: join(root, "dist", "browser-tests"),
+    sourcemap: true,
+    // test/arbitraries.ts reads process.env.FC_SEED; in the page the seed comes from ?seed=.
+    define: { "process.env.FC_SEED": "globalThis.__PCGRAPH_FC_SEED" },
+  });
+
+  if (!quiet) {
+    const size = (file) => `${(readFileSync(join(root, file)).length / 1024).toFixed(0)} KiB`;
+    console.log(`browser bundle: dist/browser/pcgraph.js (${size("dist/browser/pcgraph.js")}), ` +
+      `tests: dist/browser-tests/tests.js (${size("dist/browser-tests/tests.js")}) in ${Date.now() - started} ms`);
+  }
+  return { library: library.metafile, tests: tests.metafile };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  buildBrowser().catch((error) => {
+    // esbuild has already printed its own diagnostics for build errors.
+    if (!error?.errors) console.error(error instanceof Error ? error.message : error);
+    console.error("browser build failed");
+    process.exit(1);
+  });
+}
