@@ -2,9 +2,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { memory } from "../src/tensor.js";
+import { releaseScratch } from "../src/scratch.js";
 
 const readme = suite("README");
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
@@ -16,8 +17,10 @@ readme("README has TypeScript examples", () => {
 
 blocks.forEach((code, i) => {
   readme(`README example ${i + 1} runs`, async () => {
+    const before = memory().numTensors;
     const entry = pathToFileURL(join(root, "src", "index.ts")).href;
-    const dir = mkdtempSync(join(tmpdir(), "pcgraph-readme-"));
+    // Inside the checkout, so the example shares this process's copy of the library.
+    const dir = mkdtempSync(join(root, "test", ".readme-"));
     const file = join(dir, `example${i + 1}.ts`);
     writeFileSync(file, code.replaceAll(`from "pcgraph"`, `from ${JSON.stringify(entry)}`));
     const log = console.log;
@@ -28,6 +31,8 @@ blocks.forEach((code, i) => {
       console.log = log;
       rmSync(dir, { recursive: true, force: true });
     }
+    releaseScratch();
+    assert.is(memory().numTensors, before, "the example frees every tensor it creates");
   });
 });
 
