@@ -1,0 +1,195 @@
+// End-to-end test of the browser demo: builds dist/demo, serves it on a free port, and
+// drives headless Chromium through what a person would do: press Train, watch the first
+// epoch, read the Z-IL vs BP panel, draw a "1" and a "0". Checks what the page shows.
+// Writes test-results/demo.png and test-results/demo.json; exits non-zero on a failure.
+//
+//   node test/e2e/demo.e2e.mjs        (npm run test:demo)
+//   CHROMIUM=/path/to/chrome to use another browser binary.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { buildDemo } from "../../scripts/build-demo.mjs";
+import { serve } from "../../scripts/serve.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const resultsDir = join(root, "test-results");
+const started = performance.now();
+const results = [];
+
+function check(name, ok, detail = "") {
+  results.push({ name, ok: Boolean(ok), detail });
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Presses the mouse at the first point, moves through the rest, releases. */
+async function stroke(page, box, points) {
+  const at = ([x, y]) => [box.x + x, box.y + y];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 2 });
+  await page.mouse.up();
+}
+
+async function readPrediction(page) {
+  return page.evaluate(() => {
+    const el = document.getElementById("prediction");
+    const rows = [...document.querySelectorAll("#probs .row")];
+    return {
+      text: el.textContent.trim(),
+      probabilities: rows.map((r) => r.querySelector(".pct").textContent.trim()),
+    };
+  });
+}
+
+let browser;
+let server;
+try {
+  mkdirSync(resultsDir, { recursive: true });
+  const outDir = await buildDemo({ quiet: true });
+  check("demo builds (dist/demo: index.html, main.js, mnist.bin)", true, outDir);
+  server = await serve(outDir, { port: 0 });
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (msg) => msg.type() === "error" && problems.push(`console error: ${msg.text()}`));
+  page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+
+  // One short epoch: the 8,000 training digits of the default split, batch 64.
+  await page.goto(`${server.url}?epochs=1&train=8000&batch=64`);
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 30_000 });
+  const backend = (await page.textContent("#backend")).trim();
+  check("backend shown on the page", /^wasm-(simd|scalar) \((SIMD|scalar)/.test(backend), backend);
+  check("Chromium gets the SIMD build by default", backend.startsWith("wasm-simd (SIMD"), backend);
+  const dataset = (await page.textContent("#dataset")).trim();
+  check("digits loaded and split", /10,000 bundled MNIST digits: 8,000 train \/ 2,000 test/.test(dataset), dataset);
+
+  const trainStarted = performance.now();
+  await page.click("#train");
+  await page.waitForFunction(() => Number(document.body.dataset.epochsDone) >= 1 || document.body.dataset.state === "error", null, { timeout: 90_000 });
+  await page.waitForFunction(() => document.body.dataset.state !== "training", null, { timeout: 30_000 });
+  const trainSeconds = (performance.now() - trainStarted) / 1000;
+
+  const status = (await page.textContent("#status")).trim();
+  check("status line reports the finished epoch with samples/s", /^epoch 1 done in [\d.]+ s · [\d,]+ samples\/s/.test(status), status);
+
+  // The chart: its own count of points, and blue (loss) and orange (accuracy) pixels drawn.
+  const chart = await page.evaluate(() => {
+    const canvas = document.getElementById("chart");
+    const ctx = canvas.getContext("2d");
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let loss = 0;
+    let acc = 0;
+    const near = (i, [r, g, b]) => Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40 && Math.abs(data[i + 2] - b) < 40;
+    for (let i = 0; i < data.length; i += 4) {
+      if (near(i, [0x2f, 0x6f, 0xde])) loss++;
+      else if (near(i, [0xe0, 0x7a, 0x1f])) acc++;
+    }
+    return { points: Number(canvas.dataset.points), lossPoints: Number(canvas.dataset.lossPoints), epochPoints: Number(canvas.dataset.epochPoints), loss, acc };
+  });
+  check("chart has drawn points (loss line and test-accuracy marker)",
+    chart.lossPoints >= 1 && chart.epochPoints >= 1 && chart.loss > 200 && chart.acc > 50,
+    `${chart.lossPoints} loss points, ${chart.epochPoints} accuracy points; ${chart.loss} loss-coloured and ${chart.acc} accuracy-coloured pixels`);
+
+  const accuracyText = (await page.textContent("#test-accuracy")).trim();
+  const accuracy = Number.parseFloat(accuracyText);
+  check("test accuracy after epoch 1 >= 85%", accuracy >= 85, accuracyText);
+
+  // Columns: parameter (name and shape), max |Z-IL - BP|, relative, max |BP|.
+  const rows = await page.$$eval("#zil-vs-bp tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+  const expected = { "dense1.weight": "784×256", "dense1.bias": "256", "dense2.weight": "256×10", "dense2.bias": "10" };
+  const shown = rows.map((r) => r[0]);
+  check("Z-IL vs BP panel lists every parameter",
+    rows.length === 4 && Object.entries(expected).every(([name, shape]) => shown.includes(`${name} ${shape}`)), shown.join(", "));
+  const relative = rows.map((r) => Number(r[2]));
+  check("Z-IL vs BP: every relative difference shown <= 1e-4", rows.length > 0 && relative.every((x) => Number.isFinite(x) && x <= 1e-4),
+    rows.map((r) => `${r[0]}: ${r[2]}`).join(", "));
+  const info = (await page.textContent("#zil-check-info")).trim();
+  check("Z-IL vs BP check ran during the epoch", /checked at step \d+ \(epoch 1, batch \d+\)/.test(info) && !/at step 1 \(/.test(info), info);
+  console.log(`     ${(await page.textContent("#zil-verdict")).trim()}`);
+
+  // Draw a "1" (a vertical stroke) and a "0" (an ellipse) on the 280x280 canvas.
+  const box = await page.locator("#draw").boundingBox();
+  await page.click("#clear");
+  await stroke(page, box, Array.from({ length: 17 }, (_, i) => [142 - i * 0.6, 45 + i * 12]));
+  const one = await readPrediction(page);
+  check("drawn vertical stroke: prediction shows a digit", /^\d$/.test(one.text), `${one.text} (${one.probabilities.join(" ")})`);
+  await page.screenshot({ path: join(resultsDir, "demo-one.png"), fullPage: true });
+
+  await page.click("#clear");
+  const cleared = (await page.textContent("#prediction")).trim();
+  check("Clear resets the prediction", cleared === "–", cleared);
+  const ellipse = Array.from({ length: 41 }, (_, i) => {
+    const t = (i / 40) * 2 * Math.PI;
+    return [140 + 62 * Math.sin(t), 140 - 92 * Math.cos(t)];
+  });
+  await stroke(page, box, ellipse);
+  const zero = await readPrediction(page);
+  check("drawn ellipse: prediction shows a digit", /^\d$/.test(zero.text), `${zero.text} (${zero.probabilities.join(" ")})`);
+  check("the two drawings get different predictions", one.text !== zero.text, `stroke -> ${one.text}, ellipse -> ${zero.text}`);
+  check("vertical stroke read as 1, ellipse as 0", one.text === "1" && zero.text === "0", `stroke -> ${one.text}, ellipse -> ${zero.text}`);
+  const bars = zero.probabilities.map((p) => Number.parseFloat(p));
+  const sum = bars.reduce((a, b) => a + b, 0);
+  check("10 probability bars summing to 100%", bars.length === 10 && Math.abs(sum - 100) < 1, `sum ${sum.toFixed(1)}%`);
+  await page.screenshot({ path: join(resultsDir, "demo.png"), fullPage: true });
+
+  check("no page errors, console errors or failed requests", problems.length === 0, problems.join("; "));
+
+  // ?backend=wasm-scalar forces the scalar build, which trains to the same result.
+  const scalar = await browser.newPage();
+  await scalar.goto(`${server.url}?backend=wasm-scalar&epochs=1`);
+  await scalar.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 30_000 });
+  const scalarBackend = (await scalar.textContent("#backend")).trim();
+  check("?backend=wasm-scalar forces the scalar build", scalarBackend.startsWith("wasm-scalar (scalar"), scalarBackend);
+  await scalar.click("#train");
+  await scalar.waitForFunction(() => Number(document.body.dataset.epochsDone) >= 1 || document.body.dataset.state === "error", null, { timeout: 90_000 });
+  const scalarAccuracy = (await scalar.textContent("#test-accuracy")).trim();
+  const scalarRows = await scalar.$$eval("#zil-vs-bp tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+  check("scalar build: epoch 1 reaches >= 85% with Z-IL = BP (<= 1e-4)",
+    Number.parseFloat(scalarAccuracy) >= 85 && scalarRows.length === 4 && scalarRows.every((r) => Number(r[2]) <= 1e-4),
+    `${scalarAccuracy}; ${scalarRows.map((r) => r[2]).join(", ")}; ${(await scalar.textContent("#status")).trim()}`);
+  await scalar.close();
+
+  // Negative control: trained with plain IL the same panel must flag a difference, so the
+  // zeros above are a measurement, not a panel that cannot show anything else.
+  const il = await browser.newPage();
+  await il.goto(`${server.url}?algorithm=il&epochs=1`);
+  await il.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 30_000 });
+  await il.click("#train");
+  await il.waitForFunction(() => document.querySelectorAll("#zil-vs-bp tbody tr").length > 0 || document.body.dataset.state === "error", null, { timeout: 30_000 });
+  if ((await il.evaluate(() => document.body.dataset.state)) === "training") await il.click("#train"); // Stop
+  const ilRows = await il.$$eval("#zil-vs-bp tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+  const ilVerdict = (await il.textContent("#zil-verdict")).trim();
+  check("negative control: with ?algorithm=il the panel shows IL differing from BP (> 1e-4)",
+    ilRows.length === 4 && ilRows.some((r) => Number(r[2]) > 1e-4) && /IL and BP disagree/.test(ilVerdict),
+    `${ilRows.map((r) => `${r[0]}: ${r[2]}`).join(", ")}; "${ilVerdict}"`);
+  await il.close();
+  console.log(`     training epoch 1 took ${trainSeconds.toFixed(1)} s in the page (click to evaluated)`);
+} catch (error) {
+  check("run completed", false, error instanceof Error ? error.stack ?? error.message : String(error));
+} finally {
+  await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, "closing the browser").catch((e) => check("browser closed", false, e.message));
+  await server?.close();
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, "demo.json"), JSON.stringify({ runtime: "demo", passed, failed }) + "\n");
+console.log(`     ${((performance.now() - started) / 1000).toFixed(1)} s; screenshot test-results/demo.png`);
+console.log(`demo: ${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;
