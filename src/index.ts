@@ -27,3 +27,13 @@ export { runVerify, compareWithBackprop, gradientDivergence, type VerifyOptions,
 
 // Training
 export { gradientEngine, algorithms, type Algorithm, type GradientEngine } from "./train/gradients.js";
+export { fit, epochSeed, readProgress, TrainingError, type FitOptions, type History, type EpochRecord, type BatchInfo, type EarlyStoppingOptions, type TrainingProgress } from "./train/fit.js";
+export { evaluate, BatchTensors, type Evaluation, type EvaluateOptions } from "./train/evaluate.js";
+export { createOptimizer, optimizerKinds, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerKind, type ScheduleConfig } from "./train/optimizers.js";
+export { makeDataset, subset, shuffledIndices, trainTestSplit, oneHot, batches, numBatches, featureSize, type Dataset, type MiniBatch, type BatchOptions } from "./train/data/dataset.js";
+export { parseIdx, encodeIdx, idxToDataset, isGzip, type IdxArray } from "./train/data/idx.js";
+export { parseCsv, type CsvOptions } from "./train/data/csv.js";
+export { DataFormatError } from "./train/data/errors.js";
+export { trainingCurvesSvg, type CurveSeries, type PlotOptions } from "./train/plot.js";
+export { encodeCheckpoint, decodeCheckpoint, type CheckpointData, type DecodedCheckpoint, type OptimizerStateData, type OptimizerSlot } from "./train/checkpoint.js";
+export { modelToJSON, weightsToBytes, modelFromJSON, MODEL_FORMAT, MODEL_VERSION, type ModelJSON } from "./graph/serialize.js";

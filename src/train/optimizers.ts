@@ -14,6 +14,7 @@ import { InvalidArgumentError } from "../backend/errors.js";
 import type { Backend } from "../backend/kernels.js";
 import type { Graph, Parameter } from "../graph/graph.js";
 import { formatShape, Tensor } from "../tensor.js";
+import type { OptimizerStateData } from "./checkpoint.js";
 
 export type OptimizerKind = "sgd" | "momentum" | "adam";
 export const optimizerKinds: readonly OptimizerKind[] = ["sgd", "momentum", "adam"];
@@ -45,14 +46,8 @@ export interface OptimizerConfig {
   schedule?: ScheduleConfig;
 }
 
-/** Serialisable optimizer state (the shape used by checkpoints). */
-export interface OptimizerStateData {
-  kind: string;
-  config: Record<string, unknown>;
-  /** Steps taken so far. */
-  step: number;
-  slots: { name: string; shape: number[]; data: Float32Array | Float64Array }[];
-}
+/** Serialisable optimizer state: the shape checkpoints store. */
+export type { OptimizerStateData };
 
 export interface Optimizer {
   readonly config: Readonly<ResolvedOptimizerConfig>;

@@ -1,0 +1,6 @@
+// "pcgraph/node": the Node-only helpers — atomic files, model and checkpoint files, dataset
+// files, and the bundled MNIST digits. Everything else is in the platform-neutral "pcgraph".
+export { writeFileAtomic, saveModel, loadModel, MODEL_FILE, WEIGHTS_FILE, type AtomicWriteOptions } from "./files.js";
+export { saveCheckpoint, loadCheckpoint } from "./checkpoint-files.js";
+export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
+export { loadBundledMnist } from "../train/data/mnist.js";
