@@ -9,7 +9,7 @@ import { releaseScratch } from "../src/scratch.js";
 
 const readme = suite("README");
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
-const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]);
 
 readme("README has TypeScript examples", () => {
   assert.ok(blocks.length > 0);
@@ -21,8 +21,13 @@ blocks.forEach((code, i) => {
     const entry = pathToFileURL(join(root, "src", "index.ts")).href;
     // Inside the checkout, so the example shares this process's copy of the library.
     const dir = mkdtempSync(join(root, "test", ".readme-"));
-    const file = join(dir, `example${i + 1}.ts`);
-    writeFileSync(file, code.replaceAll(`from "pcgraph"`, `from ${JSON.stringify(entry)}`));
+    // .mjs: plain JavaScript keeps every import (TypeScript would drop the unused ones), so each one is resolved.
+    const file = join(dir, `example${i + 1}.mjs`);
+    const nodeEntry = pathToFileURL(join(root, "src", "node", "index.ts")).href;
+    const source = code
+      .replaceAll(/from "(npm:)?pcgraph"/g, `from ${JSON.stringify(entry)}`)
+      .replaceAll(`from "pcgraph/node"`, `from ${JSON.stringify(nodeEntry)}`);
+    writeFileSync(file, source);
     const log = console.log;
     console.log = () => undefined;
     try {
