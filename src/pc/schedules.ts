@@ -133,11 +133,9 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
 function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void {
   const backend = state.backend;
   const moving = wavefront.filter(isFree);
-  for (const v of moving) {
-    const change = state.change[v.index]!;
-    feedback(state, v, change);
-    backend.axpy(change.size, -1, state.error[v.index]!.address, change.address);
-  }
+  // The change is -e_v + feedback, and e_v is exactly zero here: neither v nor its parents
+  // have moved since the feedforward pass set it to zero. So the change is the feedback.
+  for (const v of moving) feedback(state, v, state.change[v.index]!);
   for (const v of moving) {
     const change = state.change[v.index]!;
     backend.axpy(change.size, gamma, change.address, state.value[v.index].address);
