@@ -3,8 +3,9 @@
 // pcgraph times the kernel writing into a preallocated buffer (tensors stay in wasm memory);
 // TF.js times the op, dataSync (to force completion; for elementwise ops that is also a 4 MB
 // copy of the output) and dispose. Inputs are allocated outside the timed functions.
-// "of peak" is left empty: these kernels are bound by memory or by exp/div throughput, not by
-// the mul+add rate the peak measures.
+// "of peak" is the fraction of the streaming micro-kernel's bandwidth (bench/kernels/peak.ts)
+// that the kernel's compulsory memory traffic reaches: near 1 for memory-bound ops, low for
+// ops bound by exp/div throughput instead.
 import type { Tensor } from "@tensorflow/tfjs-core";
 import type { Address, Backend } from "../../src/backend/kernels.js";
 import { getBackendByName } from "../../src/backend/load.js";
@@ -28,6 +29,8 @@ function randomFloats(length: number, seed: number, lo: number, hi: number): Flo
 
 interface Case {
   kernel: string;
+  /** Compulsory bytes moved per element: 4 per array read, 4 per array written (default 8). */
+  bytes?: number;
   /** Input data: most kernels take values in [-4, 4), log takes positive ones. */
   positive?: boolean;
   ours: (k: Backend, x: Address, y: Address, out: Address) => void;
@@ -39,10 +42,10 @@ interface Case {
 const ALPHA = 0.5;
 
 const cases: Case[] = [
-  { kernel: "add", ours: (k, x, y, out) => k.add(N, x, y, out), peer: (tf, x, y) => tf.add(x, y) },
-  { kernel: "mul", ours: (k, x, y, out) => k.mul(N, x, y, out), peer: (tf, x, y) => tf.mul(x, y) },
+  { kernel: "add", bytes: 12, ours: (k, x, y, out) => k.add(N, x, y, out), peer: (tf, x, y) => tf.add(x, y) },
+  { kernel: "mul", bytes: 12, ours: (k, x, y, out) => k.mul(N, x, y, out), peer: (tf, x, y) => tf.mul(x, y) },
   // y += a x (ours in place; y grows by 0.5 x per call, far from overflow); TF.js composes a x + y.
-  { kernel: "axpy", ours: (k, x, y) => k.axpy(N, ALPHA, x, y), peer: (tf, x, y) => tf.add(tf.mul(x, ALPHA), y) },
+  { kernel: "axpy", bytes: 12, ours: (k, x, y) => k.axpy(N, ALPHA, x, y), peer: (tf, x, y) => tf.add(tf.mul(x, ALPHA), y) },
   { kernel: "relu", ours: (k, x, _y, out) => k.relu(N, x, out), peer: (tf, x) => tf.relu(x) },
   { kernel: "tanh", ours: (k, x, _y, out) => k.tanh(N, x, out), peer: (tf, x) => tf.tanh(x) },
   { kernel: "sigmoid", ours: (k, x, _y, out) => k.sigmoid(N, x, out), peer: (tf, x) => tf.sigmoid(x) },
@@ -50,9 +53,9 @@ const cases: Case[] = [
   { kernel: "log", positive: true, ours: (k, x, _y, out) => k.log(N, x, out), peer: (tf, x) => tf.log(x) },
   { kernel: "softplus", ours: (k, x, _y, out) => k.softplus(N, x, out), peer: (tf, x) => tf.softplus(x) },
   { kernel: "gelu (tanh form)", ours: (k, x, _y, out) => k.gelu(N, x, out) },
-  { kernel: "tanhGrad", ours: (k, x, y, out) => k.tanhGrad(N, x, y, out) },
-  { kernel: "sum", ours: (k, x) => void k.sum(N, x), peer: (tf, x) => tf.sum(x) },
-  { kernel: "sumSquares", ours: (k, x) => void k.sumSquares(N, x), peer: (tf, x) => tf.sum(tf.square(x)) },
+  { kernel: "tanhGrad", bytes: 12, ours: (k, x, y, out) => k.tanhGrad(N, x, y, out) },
+  { kernel: "sum", bytes: 4, ours: (k, x) => void k.sum(N, x), peer: (tf, x) => tf.sum(x) },
+  { kernel: "sumSquares", bytes: 4, ours: (k, x) => void k.sumSquares(N, x), peer: (tf, x) => tf.sum(tf.square(x)) },
   {
     kernel: `softmax rows ${SOFTMAX_ROWS}x${SOFTMAX_COLS}`, matrix: true,
     ours: (k, x, _y, out) => k.softmaxRows(SOFTMAX_ROWS, SOFTMAX_COLS, x, out), peer: (tf, x) => tf.softmax(x),
@@ -65,8 +68,7 @@ const cases: Case[] = [
 
 const melemPerSecond = (seconds: number) => N / seconds / 1e6;
 
-export async function benchElementwise(peakGflops: number): Promise<Row[]> {
-  void peakGflops; // see the header: no mul+add peak applies here
+export async function benchElementwise(streamBytesPerSecond: number): Promise<Row[]> {
   const tf = await tfjsWasm();
   const backend = getBackendByName("wasm-simd");
   const rows: Row[] = [];
@@ -98,7 +100,7 @@ export async function benchElementwise(peakGflops: number): Promise<Row[]> {
       tx.dispose();
       ty.dispose();
     }
-    rows.push({ kernel: c.kernel, ours, peer, unit: "Melem/s" });
+    rows.push({ kernel: c.kernel, ours, peer, unit: "Melem/s", ofPeak: (ours * 1e6 * (c.bytes ?? 8)) / streamBytesPerSecond });
   }
   return rows;
 }

@@ -23,12 +23,37 @@ async function compilePeakModule(): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(binary);
 }
 
+let compiled: Promise<WebAssembly.Instance> | undefined;
+
+function peakInstance(): Promise<WebAssembly.Instance> {
+  compiled ??= compilePeakModule().then((bytes) => new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+    env: { abort: () => { throw new Error("peak micro-kernel aborted"); } },
+  }));
+  return compiled;
+}
+
+/**
+ * Bytes per second of the streaming micro-kernel (y = y * a + b, load + store) over
+ * `elements` floats — the bandwidth peak memory-bound kernels are reported against.
+ */
+export async function measureStreamBytesPerSecond(elements: number): Promise<number> {
+  const stream = (await peakInstance()).exports.stream as (n: number, passes: number, a: number, b: number) => number;
+  let sink = 0;
+  for (let i = 0; i < 20; i++) sink += stream(elements, 2, 0.5, 1);
+  const passes = 10;
+  let best = Infinity;
+  for (let i = 0; i < 30; i++) {
+    const start = performance.now();
+    sink += stream(elements, passes, 0.5, 1);
+    best = Math.min(best, performance.now() - start);
+  }
+  if (!Number.isFinite(sink)) throw new Error("stream micro-kernel produced a non-finite result");
+  return (elements * 8 * passes) / (best / 1000);
+}
+
 /** GFLOP/s of the f32x4 mul+add micro-kernel on this thread (best of 40 timed runs). */
 export async function measurePeakGflops(): Promise<number> {
-  const bytes = await compilePeakModule();
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-    env: { abort: () => { throw new Error("peak micro-kernel aborted"); } },
-  });
+  const instance = await peakInstance();
   const run = instance.exports.run as (steps: number, x: number, y: number) => number;
   // Warm up until the optimizing tier has compiled the loop, then keep the best of many
   // short runs: on a shared machine the best one is the least disturbed.
