@@ -144,7 +144,10 @@ test("an aborted run resumes mid-epoch bit for bit", async () => {
   const graph = mlp("wasm-simd");
   const partial = await fit(graph, data, {
     ...base, ...options, signal: controller.signal, checkpointPath: "memory",
-    saveCheckpoint: (_path, checkpoint) => void (saved = snapshot(checkpoint)),
+    saveCheckpoint: (_path, checkpoint) => {
+      saved?.graph.dispose(); // a newer checkpoint replaces the older one
+      saved = snapshot(checkpoint);
+    },
     onBatch: (info) => {
       if (info.epoch === 2 && info.batch === 3) controller.abort();
     },

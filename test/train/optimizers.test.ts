@@ -219,14 +219,17 @@ test("state and loadState continue a run bit for bit", () => {
 test("loadState rejects a state of another kind or shape", () => {
   const graph = smallGraph("reference-f64");
   const momentum = createOptimizer({ kind: "momentum", learningRate: 0.1 });
-  momentum.step(graph, toTensors(graph, gradientSeries(graph, 1)[0]));
+  const grads = toTensors(graph, gradientSeries(graph, 1)[0]);
+  momentum.step(graph, grads);
   const state = momentum.state();
-  assert.throws(() => createOptimizer({ kind: "adam", learningRate: 0.1 }).loadState(state), /state\.kind/);
+  const adam = createOptimizer({ kind: "adam", learningRate: 0.1 });
+  assert.throws(() => adam.loadState(state), /state\.kind/);
   const broken = { ...state, slots: state.slots.map((s, i) => (i === 0 ? { ...s, shape: [99], data: new Float64Array(99) } : s)) };
   const other = createOptimizer({ kind: "momentum", learningRate: 0.1 });
   other.loadState(broken);
-  assert.throws(() => other.step(graph, toTensors(graph, gradientSeries(graph, 1)[0])), /slot/);
-  momentum.dispose();
+  assert.throws(() => other.step(graph, grads), /slot/);
+  for (const o of [momentum, adam, other]) o.dispose();
+  for (const t of grads.values()) t.dispose();
   graph.dispose();
 });
 
