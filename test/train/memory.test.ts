@@ -33,6 +33,7 @@ function models(): [string, () => Graph][] {
 for (const [name, make] of models())
   for (const algorithm of ["bp", "zil", "fpa", "il"] as Algorithm[])
     flat(`${algorithm} training of a ${name} allocates nothing after warm-up and wasm memory stays flat`, () => {
+      releaseScratch();
       const initial = memory().numTensors;
       const graph = make();
       const batch = randomBatch(graph, 16, 3);
