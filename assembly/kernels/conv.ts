@@ -10,6 +10,7 @@
 //   backward input     (stride 1) the forward pass of dy with the flipped, transposed kernel;
 //                      otherwise gemm (W^T dy) followed by col2im.
 import { gemm } from "./matmul";
+import { scaleBy } from "./common";
 
 // ---- scratch memory ---------------------------------------------------------------------
 
@@ -36,18 +37,6 @@ function scratch(bytes: usize): usize {
   return span < 0 ? 0 : span / stride + 1;
 }
 
-/** out = beta * out over n floats, where beta = 0 clears (ignoring NaN contents). */
-function scaleBy(n: usize, beta: f32, out: usize): void {
-  if (beta == 0) {
-    memory.fill(out, 0, n << 2);
-    return;
-  }
-  if (beta == 1) return;
-  for (let i: usize = 0; i < n; i++) {
-    const p = out + (i << 2);
-    store<f32>(p, beta * load<f32>(p));
-  }
-}
 
 @inline function storeBeta(p: usize, value: f32, beta: f32): void {
   store<f32>(p, beta == 0 ? value : value + beta * load<f32>(p));

@@ -3,24 +3,13 @@
 // mean still divides by kernelHeight * kernelWidth). The max is the FIRST maximum in
 // row-major window order, compared with `>`, so that forward and backward agree; the SIMD
 // path uses f32x4.pmax (b if a < b, else a), which keeps the same first-wins rule.
+import { scaleBy } from "./common";
 
 @inline function outSize(input: i32, kernel: i32, stride: i32, pad: i32): i32 {
   const span = input + 2 * pad - kernel;
   return span < 0 ? 0 : span / stride + 1;
 }
 
-/** out = beta * out over n floats, where beta = 0 clears (ignoring NaN contents). */
-function scaleBy(n: usize, beta: f32, out: usize): void {
-  if (beta == 0) {
-    memory.fill(out, 0, n << 2);
-    return;
-  }
-  if (beta == 1) return;
-  for (let i: usize = 0; i < n; i++) {
-    const p = out + (i << 2);
-    store<f32>(p, beta * load<f32>(p));
-  }
-}
 
 /** True for 2x2 windows with stride 2 and no padding: the SIMD fast path. */
 @inline function isPair(kH: i32, kW: i32, sH: i32, sW: i32, pH: i32, pW: i32): bool {

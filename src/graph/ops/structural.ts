@@ -20,19 +20,23 @@ abstract class ParameterFree implements Op {
   }
 }
 
-/** mu = x. Also the relay node that levels skip connections for Z-IL. */
-export class IdentityOp extends ParameterFree {
-  readonly kind = "identity";
-  readonly attrs = {};
+/** Ops whose output is the input's data unchanged (only the shape may differ): J = I. */
+abstract class SameData extends ParameterFree {
   readonly arity = 1;
-  outputShape([input]: Shape[]): Shape {
-    return input;
-  }
   forward([x]: Tensor[], _p: Tensor[], out: Tensor): void {
     out.backend.copy(x.size, x.address, out.address);
   }
   inputVjp(_i: number, _x: Tensor[], _p: Tensor[], dy: Tensor, dx: Tensor, beta: number): void {
     accumulate(dy, dx, beta);
+  }
+}
+
+/** mu = x. Also the relay node that levels skip connections for Z-IL. */
+export class IdentityOp extends SameData {
+  readonly kind = "identity";
+  readonly attrs = {};
+  outputShape([input]: Shape[]): Shape {
+    return input;
   }
 }
 
@@ -128,9 +132,8 @@ export class ConcatOp extends ParameterFree {
 }
 
 /** The same data with another per-sample shape (flatten is reshape to [size]). */
-export class ReshapeOp extends ParameterFree {
+export class ReshapeOp extends SameData {
   readonly kind = "reshape";
-  readonly arity = 1;
   constructor(readonly attrs: { shape: number[] }) {
     super();
   }
@@ -144,12 +147,6 @@ export class ReshapeOp extends ParameterFree {
     const target = requested.map((d) => (d === -1 ? sizeOf(input) / known : d));
     if (!Number.isInteger(sizeOf(target)) || sizeOf(target) !== sizeOf(input) || target.some((d) => !Number.isInteger(d))) throw fail();
     return target;
-  }
-  forward([x]: Tensor[], _p: Tensor[], out: Tensor): void {
-    out.backend.copy(x.size, x.address, out.address);
-  }
-  inputVjp(_i: number, _x: Tensor[], _p: Tensor[], dy: Tensor, dx: Tensor, beta: number): void {
-    accumulate(dy, dx, beta);
   }
 }
 
