@@ -87,7 +87,7 @@ export const verifySpec: CommandSpec = {
 };
 
 export async function verifyCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
-  const { runVerify } = await import("../pc/verify.js");
+  const { runVerify, divergenceTolerance } = await import("../pc/verify.js");
   const report = runVerify({
     runs: flags.runs as number | undefined,
     seed: flags.seed as number | undefined,
@@ -96,8 +96,11 @@ export async function verifyCommand(flags: Record<string, string | number | bool
   out(`checked ${report.runs} random graphs (seed ${report.seed}) in ${report.seconds.toFixed(1)} s`);
   for (const [backend, divergence] of Object.entries(report.maxDivergence)) {
     const worst = report.worst[backend];
+    const tolerance = divergenceTolerance[backend as keyof typeof divergenceTolerance];
     out(`${backend}: max divergence between Z-IL and BP ${divergence.toExponential(3)}` +
-      (worst ? ` (run ${worst.run}, ${worst.family}, ${worst.nodes} nodes, batch ${worst.batch})` : ""));
+      (worst ? ` (run ${worst.run}, ${worst.family}, ${worst.nodes} nodes, batch ${worst.batch})` : "") +
+      ` — ${divergence <= tolerance ? "within" : "OVER"} the tolerance ${tolerance}`);
   }
-  return 0;
+  out(report.passed ? "Z-IL's updates equal backprop's on every graph checked." : "Z-IL diverged from backprop beyond the tolerance.");
+  return report.passed ? 0 : 1;
 }

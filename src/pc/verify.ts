@@ -54,6 +54,17 @@ export function compareWithBackprop(drawn: RandomGraph, backend: BackendName, op
   }
 }
 
+/**
+ * Largest divergence the suite accepts: float64 sums in another order differ by ~1e-15 per
+ * operation, so 1e-10 leaves room for depth and still catches any real divergence; in f32
+ * the budget is 2e-4 of the largest gradient (measured maxima are far below both).
+ */
+export const divergenceTolerance: Record<BackendName, number> = {
+  "reference-f64": 1e-10,
+  "wasm-simd": 2e-4,
+  "wasm-scalar": 2e-4,
+};
+
 export interface VerifyOptions {
   runs?: number;
   seed?: number;
@@ -68,6 +79,8 @@ export interface VerifyReport {
   maxDivergence: Record<string, number>;
   /** The graph behind each maximum. */
   worst: Record<string, { run: number; family: string; nodes: number; batch: number }>;
+  /** True when every backend stayed within `divergenceTolerance`. */
+  passed: boolean;
   seconds: number;
 }
 
@@ -91,5 +104,6 @@ export function runVerify(options: VerifyOptions = {}): VerifyReport {
     if ((run + 1) % 10 === 0 || run + 1 === runs)
       log(`${run + 1}/${runs} graphs: max divergence ${backends.map((b) => `${b} ${maxDivergence[b].toExponential(2)}`).join(", ")}`);
   }
-  return { runs, seed, maxDivergence, worst, seconds: (Date.now() - started) / 1000 };
+  const passed = backends.every((b) => maxDivergence[b] <= divergenceTolerance[b]);
+  return { runs, seed, maxDivergence, worst, passed, seconds: (Date.now() - started) / 1000 };
 }
