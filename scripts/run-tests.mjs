@@ -11,7 +11,7 @@ const pattern = process.argv[2] ?? "\\.test\\.ts$";
 
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--expose-gc", join(root, "node_modules", "uvu", "bin.js"), "test", pattern],
+  ["--import", "tsx", "--expose-gc", join(root, "node_modules", "uvu", "bin.js"), "test", pattern, "--no-color"],
   { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: (({ FORCE_COLOR, ...rest }) => ({ ...rest, NO_COLOR: "1" }))(process.env) },
 );
 

@@ -13,7 +13,7 @@ const bin = join(root, "bin", "pcgraph.js");
 const temp = mkdtempSync(join(tmpdir(), "pcgraph-cli-"));
 
 function pcgraph(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: temp, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: temp, encoding: "utf8", timeout: 60_000, env: (({ FORCE_COLOR, ...rest }) => ({ ...rest, NO_COLOR: "1" }))(process.env) });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
