@@ -10,21 +10,13 @@
 //   backward input     (stride 1) the forward pass of dy with the flipped, transposed kernel;
 //                      otherwise gemm (W^T dy) followed by col2im.
 import { gemm } from "./matmul";
-import { scaleBy } from "./common";
+import { CONV_SCRATCH, scaleBy, scratchBlock } from "./common";
 
 // ---- scratch memory ---------------------------------------------------------------------
 
-let arena: usize = 0;
-let arenaBytes: usize = 0;
-
 /** One scratch block of at least `bytes`, kept between calls and grown when too small. */
-function scratch(bytes: usize): usize {
-  if (bytes > arenaBytes) {
-    if (arena != 0) heap.free(arena);
-    arena = heap.alloc(bytes);
-    arenaBytes = bytes;
-  }
-  return arena;
+@inline function scratch(bytes: usize): usize {
+  return scratchBlock(CONV_SCRATCH, bytes);
 }
 
 @inline function align16(bytes: usize): usize {

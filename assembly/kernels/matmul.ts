@@ -9,6 +9,7 @@
 //   packed B panel: for p in 0..kc: B(p, j .. j+NR-1)      (NR floats per step)
 // Panels past the matrix edge are zero-padded; edge tiles are computed in full into a
 // scratch tile and only their valid part is written to C.
+import { GEMM_SCRATCH, scratchBlock } from "./common";
 
 // Register tile: MR rows x NR columns (NR = two f32x4 vectors): 8 accumulators, two B
 // vectors and one A vector of MR = 4 rows. Each A lane is broadcast with a shuffle, a pure
@@ -21,17 +22,9 @@ const KC: i32 = 256;
 const MC: i32 = 96;
 const NC: i32 = 2048;
 
-// Packing scratch: one block, grown on demand and reused (never freed, never leaked).
-let scratch: usize = 0;
-let scratchBytes: usize = 0;
-
-function ensureScratch(bytes: usize): usize {
-  if (bytes > scratchBytes) {
-    if (scratch != 0) heap.free(scratch);
-    scratch = heap.alloc(bytes);
-    scratchBytes = bytes;
-  }
-  return scratch;
+// Packing scratch: one block, grown on demand and reused (never leaked).
+@inline function ensureScratch(bytes: usize): usize {
+  return scratchBlock(GEMM_SCRATCH, bytes);
 }
 
 @inline function min32(a: i32, b: i32): i32 {

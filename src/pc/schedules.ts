@@ -4,6 +4,7 @@
 import { feedback, inferenceStep, isFree, type ParameterAccumulator } from "./dynamics.js";
 import type { Vertex } from "./network.js";
 import type { PCState } from "./state.js";
+import { withScratch } from "../scratch.js";
 
 export interface ScheduleResult {
   /** Inference steps taken. */
@@ -145,12 +146,13 @@ function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void 
 
 /** theta += lr (d mu_v/d theta)^T e_v right away; the accumulator records the same amount. */
 function applyNow(state: PCState, acc: ParameterAccumulator, v: Vertex, learningRate: number): void {
-  const before = new Map(v.params.map((p) => [p, Float64Array.from(acc.sums.get(p)!.dataSync())]));
-  acc.add(state, v);
-  for (const p of v.params) {
-    const now = acc.sums.get(p)!.dataSync();
-    const delta = now.map((x, i) => x - before.get(p)![i]);
-    const theta = p.tensor.dataSync();
-    p.tensor.assign(theta.map((x, i) => x + learningRate * delta[i]));
-  }
+  const inputs = state.parentValues(v);
+  const params = state.params(v);
+  const error = state.error[v.index]!;
+  v.params.forEach((p, j) =>
+    withScratch(state.backend, p.shape, (contribution) => {
+      v.op!.paramVjp(j, inputs, params, error, contribution, 0);
+      state.backend.axpy(p.size, 1, contribution.address, acc.sums.get(p)!.address);
+      state.backend.axpy(p.size, learningRate, contribution.address, p.tensor.address);
+    }));
 }

@@ -5,7 +5,7 @@ import type { BackendName } from "../backend/load.js";
 import { Graph } from "../graph/graph.js";
 import { Random } from "../random.js";
 import { backprop } from "../reference/backprop.js";
-import type { Tensor } from "../tensor.js";
+import { Tensor } from "../tensor.js";
 import { pcGradients, type PCOptions } from "./engine.js";
 import { drawFromRandom, randomBatch, randomGraph, type RandomGraph } from "./random-graph.js";
 
@@ -14,14 +14,17 @@ import { drawFromRandom, randomBatch, randomGraph, type RandomGraph } from "./ra
  * |b| over every parameter (so a parameter with tiny gradients is not judged on its own
  * relative error, which f32 cancellation in e = x - mu makes meaningless).
  */
-export function gradientDivergence(actual: Map<string, Tensor>, expected: Map<string, Tensor>): number {
+export function gradientDivergence(actual: Map<string, Tensor | ArrayLike<number>>,
+  expected: Map<string, Tensor | ArrayLike<number>>): number {
+  const values = (g: Tensor | ArrayLike<number>) => (g instanceof Tensor ? g.dataSync() : g);
   let scale = 0;
   let worst = 0;
   for (const [name, e] of expected) {
     const a = actual.get(name);
     if (!a) return Infinity;
-    const ev = e.dataSync();
-    const av = a.dataSync();
+    const ev = values(e);
+    const av = values(a);
+    if (av.length !== ev.length) return Infinity;
     for (let i = 0; i < ev.length; i++) {
       scale = Math.max(scale, Math.abs(ev[i]));
       const d = Math.abs(av[i] - ev[i]);

@@ -24,6 +24,7 @@ import { randomBatch, randomGraph, type Draw, type RandomGraph } from "../../src
 import { backprop } from "../../src/reference/backprop.js";
 import { releaseScratch } from "../../src/scratch.js";
 import { memory, tensor, type Tensor } from "../../src/tensor.js";
+import { gradientDivergence } from "../../src/pc/verify.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
 const bp = suite("reference backprop equals TensorFlow.js autodiff");
@@ -192,23 +193,9 @@ function tfGradients(graph: Graph, inputs: Map<string, { values: Float64Array; s
 
 // ---- the comparison -----------------------------------------------------------------------
 
-/** max |pcgraph - tf| over every gradient entry, divided by the largest |tf| entry (as gradientDivergence). */
-function divergence(actual: Map<string, Tensor>, expected: Map<string, Float32Array>): number {
-  let worst = 0;
-  let scale = 0;
-  for (const [name, e] of expected) {
-    const a = actual.get(name);
-    if (!a) return Infinity;
-    const av = a.dataSync();
-    if (av.length !== e.length) return Infinity;
-    for (let i = 0; i < e.length; i++) {
-      scale = Math.max(scale, Math.abs(e[i]));
-      const d = Math.abs(av[i] - e[i]);
-      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-    }
-  }
-  return scale === 0 ? worst : worst / scale;
-}
+/** max |pcgraph - tf| over every gradient entry, divided by the largest |tf| entry. */
+const divergence = (actual: Map<string, Tensor>, expected: Map<string, Float32Array>): number =>
+  gradientDivergence(actual, expected);
 
 interface Outcome {
   gradient: number;
