@@ -4,3 +4,4 @@ export { writeFileAtomic, saveModel, loadModel, MODEL_FILE, WEIGHTS_FILE, type A
 export { saveCheckpoint, loadCheckpoint } from "./checkpoint-files.js";
 export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
 export { loadBundledMnist } from "../train/data/mnist.js";
+export { loadFashionMnist, fashionMnistAvailable, fashionMnistDirectory, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIRECTORY, type FashionMnistOptions } from "./fashion-mnist.js";
