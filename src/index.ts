@@ -8,7 +8,7 @@ export { releaseScratch } from "./scratch.js";
 export { Random } from "./random.js";
 
 // Graphs
-export { GraphBuilder, sequential, layers, type NodeRef, type Layer, type DenseOptions, type Conv2dOptions, type PoolOptions, type RnnOptions } from "./graph/builder.js";
+export { GraphBuilder, sequential, layers, type NodeRef, type Layer, type DenseOptions, type Conv2dOptions, type Conv2dTransposeOptions, type PoolOptions, type RnnOptions } from "./graph/builder.js";
 export { Graph, Parameter, type GraphSpec, type NodeSpec, type GraphNode, type BuildOptions } from "./graph/graph.js";
 export { GraphError, SerializationError } from "./graph/errors.js";
 export { predict, type Feeds } from "./graph/forward.js";

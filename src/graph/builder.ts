@@ -37,6 +37,20 @@ export interface Conv2dOptions {
   shareWith?: NodeRef;
 }
 
+export interface Conv2dTransposeOptions {
+  name?: string;
+  strides?: Pair;
+  padding?: Pair;
+  /** Extra output rows and columns at the bottom and right (each below the stride). */
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  useBias?: boolean;
+  kernelInit?: InitializerName;
+  biasInit?: InitializerName;
+  shareWith?: NodeRef;
+}
+
 export interface PoolOptions {
   name?: string;
   /** Defaults to the window size. */
@@ -112,6 +126,16 @@ export class GraphBuilder {
       useBias: o.useBias ?? true, kernelInit: o.kernelInit ?? "heUniform", biasInit: o.biasInit ?? "zeros",
     };
     return this.node("conv2d", [input], attrs, o);
+  }
+
+  /** Transposed convolution (the adjoint of conv2d): upsamples by the stride. */
+  conv2dTranspose(input: NodeRef, filters: number, kernelSize: Pair, o: Conv2dTransposeOptions = {}): NodeRef {
+    const attrs = {
+      filters, kernelSize: toPair(kernelSize), strides: toPair(o.strides ?? 1), padding: toPair(o.padding ?? 0),
+      outputPadding: toPair(o.outputPadding ?? 0), dilation: toPair(o.dilation ?? 1), groups: o.groups ?? 1,
+      useBias: o.useBias ?? true, kernelInit: o.kernelInit ?? "heUniform", biasInit: o.biasInit ?? "zeros",
+    };
+    return this.node("conv2dTranspose", [input], attrs, o);
   }
 
   maxPool2d(input: NodeRef, kernelSize: Pair, o: PoolOptions = {}): NodeRef {
@@ -198,6 +222,7 @@ export function sequential(inputShape: number[], layers: Layer[], options: Build
 export const layers = {
   dense: (units: number, o: DenseOptions = {}): Layer => (g, x) => g.dense(x, units, o),
   conv2d: (filters: number, kernelSize: Pair, o: Conv2dOptions = {}): Layer => (g, x) => g.conv2d(x, filters, kernelSize, o),
+  conv2dTranspose: (filters: number, kernelSize: Pair, o: Conv2dTransposeOptions = {}): Layer => (g, x) => g.conv2dTranspose(x, filters, kernelSize, o),
   maxPool2d: (kernelSize: Pair, o: PoolOptions = {}): Layer => (g, x) => g.maxPool2d(x, kernelSize, o),
   avgPool2d: (kernelSize: Pair, o: PoolOptions = {}): Layer => (g, x) => g.avgPool2d(x, kernelSize, o),
   flatten: (): Layer => (g, x) => g.flatten(x),

@@ -2,7 +2,7 @@
 import { GraphError } from "./errors.js";
 import type { Op } from "./op.js";
 import { ActivationOp, activationNames, type ActivationName } from "./ops/activation.js";
-import { Conv2dOp, type Conv2dAttrs } from "./ops/conv.js";
+import { Conv2dOp, Conv2dTransposeOp, type Conv2dAttrs, type Conv2dTransposeAttrs } from "./ops/conv.js";
 import { DenseOp, type DenseAttrs } from "./ops/dense.js";
 import { Pool2dOp, type Pool2dAttrs } from "./ops/pool.js";
 import { AddOp, ConcatOp, IdentityOp, MulOp, ReshapeOp, SliceOp } from "./ops/structural.js";
@@ -16,6 +16,11 @@ const factories: Record<string, (attrs: Attrs) => Op> = {
       strides: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, useBias: true, kernelInit: "heUniform", biasInit: "zeros",
       ...a,
     } as Conv2dAttrs),
+  conv2dTranspose: (a) =>
+    new Conv2dTransposeOp({
+      strides: [1, 1], padding: [0, 0], outputPadding: [0, 0], dilation: [1, 1], groups: 1, useBias: true, kernelInit: "heUniform",
+      biasInit: "zeros", ...a,
+    } as Conv2dTransposeAttrs),
   maxPool2d: (a) => new Pool2dOp({ padding: [0, 0], ...a, mode: "max" } as Pool2dAttrs),
   avgPool2d: (a) => new Pool2dOp({ padding: [0, 0], ...a, mode: "avg" } as Pool2dAttrs),
   identity: () => new IdentityOp(),

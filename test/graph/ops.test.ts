@@ -316,6 +316,30 @@ const convCases = fc
     return makeCase("conv2d", "conv2d", attrs, [[r.groups * r.inPerGroup, size[0], size[1]]], r.batch, r.s, { kind: "any", range: 1 }, true);
   });
 
+const convTransposeCases = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), inPerGroup: fc.integer({ min: 1, max: 3 }),
+    outPerGroup: fc.integer({ min: 1, max: 2 }), kernel: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+    strides: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    extra: fc.tuple(fc.nat(), fc.nat()),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    size: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })), useBias: fc.boolean(), s: seed,
+  })
+  .map((r) => {
+    const outputPadding = [0, 1].map((a) => r.extra[a] % r.strides[a]);
+    // Raise the input so that the output is at least 1x1.
+    const size = [0, 1].map((a) => {
+      let h = r.size[a];
+      while ((h - 1) * r.strides[a] - 2 * r.padding[a] + r.dilation[a] * (r.kernel[a] - 1) + 1 + outputPadding[a] < 1) h++;
+      return h;
+    });
+    const attrs = { filters: r.groups * r.outPerGroup, kernelSize: r.kernel, strides: r.strides, padding: r.padding, outputPadding,
+      dilation: r.dilation, groups: r.groups, useBias: r.useBias };
+    return makeCase("conv2dTranspose", "conv2dTranspose", attrs, [[r.groups * r.inPerGroup, size[0], size[1]]], r.batch, r.s,
+      { kind: "any", range: 1 }, true);
+  });
+
 const poolCases = (mode: "max" | "avg") => fc
   .record({
     batch: fc.integer({ min: 1, max: 2 }), channels: fc.integer({ min: 1, max: 3 }),
@@ -388,6 +412,7 @@ const sliceCases = fc
 claims("dense over 1 to 3 inputs, with and without bias", denseCases, 80);
 claims("dense over exactly 3 inputs (one weight each), with and without bias", denseThreeInputs, 40);
 claims("conv2d, for every stride, padding, dilation and group count, with and without bias", convCases, 80);
+claims("conv2dTranspose, for every stride, padding, output padding, dilation and group count, with and without bias", convTransposeCases, 60);
 claims("maxPool2d with strides and padding (padding never wins)", poolCases("max"), 60);
 claims("avgPool2d with strides and padding (divided by the full window, padding included)", poolCases("avg"), 60);
 for (const fn of activationNames) claims(`${fn}${fn === "leakyRelu" ? " for any slope" : ""}`, activationCases(fn), 40);
@@ -409,7 +434,7 @@ ops("the finite-difference oracle sees a derivative that is off by 1e-4 (negativ
 });
 
 ops("every registered op kind is covered", () => {
-  const covered = new Set(["dense", "conv2d", "maxPool2d", "avgPool2d", ...activationNames, "identity", "add", "mul", "concat", "reshape", "slice"]);
+  const covered = new Set(["dense", "conv2d", "conv2dTranspose", "maxPool2d", "avgPool2d", ...activationNames, "identity", "add", "mul", "concat", "reshape", "slice"]);
   for (const k of opKinds) if (k !== "input") assert.ok(covered.has(k), `op kind "${k}" has derivative properties`);
 });
 
