@@ -51,8 +51,12 @@ export type { OptimizerStateData };
 
 export interface Optimizer {
   readonly config: Readonly<ResolvedOptimizerConfig>;
-  /** Applies one update to every parameter of `graph` from dL/dtheta by parameter name. */
-  step(graph: Graph, gradients: Map<string, Tensor>): void;
+  /**
+   * Applies one update from dL/dtheta by parameter name to `parameters` (default: every
+   * parameter of `graph`); the others stay frozen. An optimizer keeps to the graph and the
+   * parameter list of its first step.
+   */
+  step(graph: Graph, gradients: Map<string, Tensor>, parameters?: readonly Parameter[]): void;
   /** The learning rate the next step will use (after the schedule). */
   learningRate(): number;
   /** Steps taken so far. */
@@ -194,23 +198,25 @@ class KernelOptimizer implements Optimizer {
     return scheduledLearningRate(this.config.learningRate, this.config.schedule, this.stepCount);
   }
 
-  /** Allocates zeroed slots for `graph` (or checks that it matches the bound graph). */
-  private bind(graph: Graph): void {
-    if (this.graph === graph) return;
+  /** Allocates zeroed slots for `parameters` of `graph` (or checks that they match the bound ones). */
+  private bind(graph: Graph, parameters: readonly Parameter[]): void {
+    if (this.graph === graph && parameters.length === this.bound.length && this.bound.every((b, i) => b.param === parameters[i])) return;
     if (this.graph) {
       // Another graph object with the same parameters (e.g. rebuilt from a checkpoint) keeps the slots.
-      const same = this.graph.backend === graph.backend && this.graph.parameters.length === graph.parameters.length &&
-        this.bound.every((b, i) => b.param.name === graph.parameters[i].name && formatShape(b.param.shape) === formatShape(graph.parameters[i].shape));
-      if (!same) invalidOption("graph", "differs from the graph this optimizer was stepping (parameters or backend); create a new optimizer");
-      this.bound.forEach((b, i) => (b.param = graph.parameters[i]));
+      const same = this.graph.backend === graph.backend && this.bound.length === parameters.length &&
+        this.bound.every((b, i) => b.param.name === parameters[i].name && formatShape(b.param.shape) === formatShape(parameters[i].shape));
+      if (!same) invalidOption("graph", "differs from the graph or parameters this optimizer was stepping (parameters or backend); create a new optimizer");
+      this.bound.forEach((b, i) => (b.param = parameters[i]));
       this.graph = graph;
       return;
     }
+    for (const p of parameters)
+      if (!graph.parameters.includes(p)) invalidOption("parameters", `"${p.name}" is not a parameter of the graph`);
     const names = slotNames[this.config.kind];
     const l2Adam = this.config.kind === "adam" && this.config.weightDecay > 0 && !this.config.decoupledWeightDecay;
     const bound: ParamSlots[] = [];
     try {
-      for (const param of graph.parameters) {
+      for (const param of parameters) {
         const slots = names.map(() => zeroed(param.shape, graph.backend));
         bound.push({ param, slots, decayedGrad: null });
         if (l2Adam) bound[bound.length - 1].decayedGrad = new Tensor(param.shape, graph.backend);
@@ -242,8 +248,8 @@ class KernelOptimizer implements Optimizer {
       });
   }
 
-  step(graph: Graph, gradients: Map<string, Tensor>): void {
-    this.bind(graph);
+  step(graph: Graph, gradients: Map<string, Tensor>, parameters: readonly Parameter[] = graph.parameters): void {
+    this.bind(graph, parameters);
     const c = this.config;
     const k: Backend = graph.backend;
     const lr = this.learningRate();

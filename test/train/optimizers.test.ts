@@ -293,4 +293,26 @@ test("a missing gradient names the parameter", () => {
   graph.dispose();
 });
 
+test("step over a list of parameters updates those only: the others stay frozen, weight decay included", () => {
+  for (const kind of ["sgd", "momentum", "adam"] as const) {
+    const graph = smallGraph("reference-f64");
+    const before = graph.getWeights();
+    const [frozen, ...trainable] = graph.parameters;
+    const grads = new Map(trainable.map((p, i) => [p.name, tensor(randomArray(p.size, 40 + i), [...p.shape], { backend: graph.backend })]));
+    const optimizer = createOptimizer({ kind, learningRate: 0.1, weightDecay: 0.1 });
+    optimizer.step(graph, grads, trainable);
+    optimizer.step(graph, grads, trainable);
+    const after = graph.getWeights();
+    assert.equal(after.get(frozen.name), before.get(frozen.name), `${kind}: the frozen parameter is unchanged`);
+    for (const p of trainable) assert.not.equal(after.get(p.name), before.get(p.name), `${kind}: ${p.name} moved`);
+    const slotNames = optimizer.state().slots.map((slot) => slot.name);
+    assert.ok(slotNames.every((n) => !n.startsWith(`${frozen.name}.`)), `${kind}: no slot for the frozen parameter (${slotNames})`);
+    assert.throws(() => optimizer.step(graph, grads), /parameters this optimizer was stepping/, `${kind}: another parameter list is refused`);
+    optimizer.dispose();
+    for (const t of grads.values()) t.dispose();
+    graph.dispose();
+  }
+  assert.is(memory().numTensors, 0);
+});
+
 test.run();
