@@ -5,3 +5,4 @@ export { saveCheckpoint, loadCheckpoint } from "./checkpoint-files.js";
 export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
 export { loadBundledMnist } from "../train/data/mnist.js";
 export { loadFashionMnist, fashionMnistAvailable, fashionMnistDirectory, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIRECTORY, type FashionMnistOptions } from "./fashion-mnist.js";
+export { readPredifyConfig } from "./predify-config.js";

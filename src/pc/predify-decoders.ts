@@ -6,7 +6,10 @@
 import type { Graph, GraphNode, GraphSpec, NodeSpec } from "../graph/graph.js";
 import type { Shape } from "../tensor.js";
 import { formatShape, sizeOf } from "../tensor.js";
-import { PredifyConfigError, pcoderName, type ConvTransposeDecoderConfig, type PredifyConfig, type SizePair } from "./predify-config.js";
+import { activationNames, type ActivationName } from "../graph/ops/activation.js";
+import {
+  PredifyConfigError, pcoderName, type ConvTransposeDecoderConfig, type DecoderConfig, type PcoderConfig, type PredifyConfig, type SizePair,
+} from "./predify-config.js";
 
 const pairOf = (v: SizePair | undefined): [number, number] | undefined =>
   v === undefined ? undefined : typeof v === "number" ? [v, v] : [v[0], v[1]];
@@ -113,4 +116,39 @@ export function predifiedSpec(graph: Graph, config: PredifyConfig, lookup: (fiel
     }
   });
   return spec;
+}
+
+/**
+ * A config for a plain feedforward network: a pcoder at the output of every convolution's
+ * activation (or every hidden dense layer's, when there is no convolution), each predicting
+ * the previous one's (the first: the input) with a transposed convolution of the layer's
+ * kernel size or the next that fits (dense decoders for dense layers), and relu on the
+ * decoder when the predicted values come from a relu, as in the reference models.
+ */
+export function suggestPcoders(graph: Graph): PcoderConfig[] {
+  const layer = (kind: string) => graph.nodes.filter((n) => n.kind === kind && n !== graph.output);
+  const convs = layer("conv2d");
+  const layers = convs.length > 0 ? convs : layer("dense");
+  const pcoders: PcoderConfig[] = [];
+  let below: GraphNode | undefined = graph.inputs[0];
+  for (const node of layers) {
+    const only = node.children.length === 1 ? node.children[0] : undefined;
+    const rep = only && activationNames.includes(only.kind as ActivationName) ? only : node;
+    if (!below || rep === graph.output) continue;
+    const activation = below.kind === "relu" ? ("relu" as const) : undefined;
+    let decoder: DecoderConfig = { kind: "dense", ...(activation ? { activation } : {}) };
+    if (node.kind === "conv2d" && below.shape.length === 3) {
+      const kernel = Math.max(...(node.op!.attrs as { kernelSize: [number, number] }).kernelSize);
+      for (let k = kernel; k <= kernel + 4; k++) {
+        const conv: ConvTransposeDecoderConfig = { kind: "conv2dTranspose", kernelSize: k, ...(activation ? { activation } : {}) };
+        if (fitTransposedConv(rep.shape, below.shape, conv)) {
+          decoder = conv;
+          break;
+        }
+      }
+    }
+    pcoders.push({ node: rep.name, target: below.name, decoder });
+    below = rep;
+  }
+  return pcoders;
 }
