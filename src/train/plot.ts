@@ -64,13 +64,17 @@ interface Panel {
   yLabel: string;
   points: ([number, number][])[];
   percent: boolean;
+  /** The x axis: its label, first value and ticks (training curves: epochs from 1). */
+  xLabel: string;
+  xMin: number;
+  xTicks(maxX: number): number[];
 }
 
 function num(v: number): string {
   return Number(v.toFixed(2)).toString();
 }
 
-function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: number, maxEpoch: number): string {
+function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: number, maxX: number): string {
   const left = x0 + 62;
   const right = x0 + width - 16;
   const top = y0 + 28;
@@ -85,8 +89,8 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   const yTicks = niceTicks(low, high, 6);
   const yMin = yTicks[0];
   const yMax = yTicks[yTicks.length - 1];
-  const xMin = 1;
-  const xMax = Math.max(maxEpoch, 2);
+  const xMin = panel.xMin;
+  const xMax = Math.max(maxX, xMin + 1);
   const sx = (e: number) => left + ((e - xMin) / (xMax - xMin)) * (right - left);
   const sy = (v: number) => bottom - ((v - yMin) / (yMax - yMin || 1)) * (bottom - top);
   const step = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
@@ -98,13 +102,13 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
     out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(right)}" y2="${y}" stroke="#e6e6e6" stroke-width="1"/>`);
     out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${formatTick(t, step)}</text>`);
   }
-  for (const e of epochTicks(maxEpoch)) {
+  for (const e of panel.xTicks(maxX)) {
     const x = num(sx(e));
     out.push(`<line x1="${x}" y1="${num(bottom)}" x2="${x}" y2="${num(bottom + 5)}" stroke="#333" stroke-width="1"/>`);
     out.push(`<text x="${x}" y="${num(bottom + 18)}" text-anchor="middle" font-size="11">${e}</text>`);
   }
   out.push(`<rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}" fill="none" stroke="#333" stroke-width="1"/>`);
-  out.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 38)}" text-anchor="middle" font-size="12">epoch</text>`);
+  out.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 38)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`);
   const cy = num((top + bottom) / 2);
   out.push(`<text x="${num(x0 + 16)}" y="${cy}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${cy})">${escapeXml(panel.yLabel)}</text>`);
   panel.points.forEach((points, i) => {
@@ -121,11 +125,26 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   return out.join("\n");
 }
 
+const epochAxis = { xLabel: "epoch", xMin: 1, xTicks: epochTicks };
+
 function series(history: History, pick: (r: EpochRecord) => number | undefined, scale = 1): [number, number][] {
   return history.epochs
     .map((r) => [r.epoch, pick(r)] as [number, number | undefined])
     .filter((p): p is [number, number] => p[1] !== undefined && Number.isFinite(p[1]))
     .map(([e, v]) => [e, v * scale]);
+}
+
+/** One legend entry per series label, in a row from the left at height `y`. */
+function legendEntries(labels: string[], y: number): string[] {
+  let legendX = 24;
+  return labels.map((label, i) => {
+    const x = legendX;
+    legendX += 80 + 7.5 * label.length;
+    const colour = COLOURS[i % COLOURS.length];
+    const dash = DASHES[i % DASHES.length];
+    return `<g class="legend-entry"><line x1="${num(x)}" y1="${y}" x2="${num(x + 36)}" y2="${y}" stroke="${colour}" stroke-width="${WIDTHS[i % WIDTHS.length]}"` +
+      `${dash ? ` stroke-dasharray="${dash}"` : ""}/><text x="${num(x + 44)}" y="${y}" dominant-baseline="middle" font-size="13">${escapeXml(label)}</text></g>`;
+  });
 }
 
 /** An SVG document with a loss panel and an accuracy panel, one line per series and a legend. */
@@ -142,25 +161,19 @@ export function trainingCurvesSvg(runs: CurveSeries[], options: PlotOptions = {}
     yLabel: "loss",
     points: runs.map((r) => series(r.history, (e) => (lossKind === "train" ? e.trainLoss : e.testLoss))),
     percent: false,
+    ...epochAxis,
   };
   const accuracyPanel: Panel = {
     title: accuracyKind === "test" ? "Test accuracy" : "Training accuracy",
     yLabel: "accuracy (%)",
     points: runs.map((r) => series(r.history, (e) => (accuracyKind === "test" ? e.testAccuracy : e.trainAccuracy), 100)),
     percent: true,
+    ...epochAxis,
   };
   const legendY = 50;
   const panelTop = 70;
   const panelWidth = width / 2;
-  let legendX = 24;
-  const legend = runs.map((r, i) => {
-    const x = legendX;
-    legendX += 80 + 7.5 * r.label.length;
-    const colour = COLOURS[i % COLOURS.length];
-    const dash = DASHES[i % DASHES.length];
-    return `<g class="legend-entry"><line x1="${num(x)}" y1="${legendY}" x2="${num(x + 36)}" y2="${legendY}" stroke="${colour}" stroke-width="${WIDTHS[i % WIDTHS.length]}"` +
-      `${dash ? ` stroke-dasharray="${dash}"` : ""}/><text x="${num(x + 44)}" y="${legendY}" dominant-baseline="middle" font-size="13">${escapeXml(r.label)}</text></g>`;
-  });
+  const legend = legendEntries(runs.map((r) => r.label), legendY);
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
@@ -172,6 +185,62 @@ export function trainingCurvesSvg(runs: CurveSeries[], options: PlotOptions = {}
     `</g>`,
     drawPanel(lossPanel, 0, panelTop, panelWidth, height - panelTop, maxEpoch),
     drawPanel(accuracyPanel, panelWidth, panelTop, panelWidth, height - panelTop, maxEpoch),
+    `</svg>`,
+    "",
+  ].join("\n");
+}
+
+export interface LinePanel {
+  title: string;
+  /** One list of [x, y] points per series, in the order of `LineChartOptions.labels`. */
+  series: [number, number][][];
+}
+
+export interface LineChartOptions {
+  title: string;
+  /** Series names for the legend (the same series in every panel). */
+  labels: string[];
+  xLabel: string;
+  yLabel: string;
+  /** y values are percentages (the axis is kept within 0..100). */
+  percent?: boolean;
+  /** Panels per row (default: all in one row). */
+  columns?: number;
+  /** Size of each panel in pixels (default 360 x 300). */
+  panelWidth?: number;
+  panelHeight?: number;
+}
+
+/**
+ * Several panels of line series over a shared integer x axis (e.g. accuracy per time step
+ * under each input corruption), one legend for all, in a grid.
+ */
+export function lineChartSvg(panels: LinePanel[], options: LineChartOptions): string {
+  const columns = Math.max(1, Math.min(options.columns ?? panels.length, panels.length));
+  const rows = Math.ceil(panels.length / columns);
+  const panelWidth = options.panelWidth ?? 360;
+  const panelHeight = options.panelHeight ?? 300;
+  const top = 70;
+  const width = Math.max(columns * panelWidth, 480);
+  const height = top + rows * panelHeight;
+  const xs = panels.flatMap((p) => p.series.flat().map(([x]) => x)).filter(Number.isFinite);
+  const xMin = xs.length ? Math.min(...xs) : 0;
+  const maxX = xs.length ? Math.max(...xs) : 1;
+  const xTicks = (max: number) => niceTicks(xMin, max, 8).filter((t) => t >= xMin && t <= max && Number.isInteger(t));
+  const drawn = panels.map((p, i) => drawPanel({
+    title: p.title, yLabel: options.yLabel, percent: options.percent ?? false, xLabel: options.xLabel, xMin, xTicks,
+    points: p.series.map((points) => points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))),
+  }, (i % columns) * panelWidth, top + Math.floor(i / columns) * panelHeight, panelWidth, panelHeight, maxX));
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    `<title>${escapeXml(options.title)}</title>`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="${num(width / 2)}" y="24" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(options.title)}</text>`,
+    `<g class="legend">`,
+    ...legendEntries(options.labels, 50),
+    `</g>`,
+    ...drawn,
     `</svg>`,
     "",
   ].join("\n");

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { History } from "../../src/train/fit.js";
-import { escapeXml, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
+import { escapeXml, lineChartSvg, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
 
 const test = suite("plot");
 
@@ -94,6 +94,25 @@ test("tick values are round and cover the range", () => {
   assert.ok([0.1, 0.2, 0.25, 0.5].some((s) => Math.abs(step - s) < 1e-12), `step ${step}`);
   const flat = niceTicks(2, 2);
   assert.ok(flat[0] < 2 && flat[flat.length - 1] > 2);
+});
+
+test("line charts: a panel per condition in a grid, a polyline per series, the x axis from its first value", () => {
+  const steps = (base: number) => Array.from({ length: 11 }, (_, t) => [t, base + t] as [number, number]);
+  const panels = ["clean", "noise <0.5>", "noise 1"].map((title, i) => ({ title, series: [steps(50 + i), steps(60 + i)] }));
+  const svg = lineChartSvg(panels, { title: "accuracy & steps", labels: ["feedforward", "predified"], xLabel: "time step", yLabel: "accuracy (%)", percent: true, columns: 2 });
+  const elements = checkBalanced(svg);
+  assert.is(elements[0], "svg");
+  assert.is((svg.match(/<polyline/g) ?? []).length, 6);
+  assert.is((svg.match(/<g class="panel">/g) ?? []).length, 3);
+  assert.is((svg.match(/<g class="legend-entry">/g) ?? []).length, 2);
+  assert.match(svg, ">time step</text>");
+  assert.match(svg, "noise &lt;0.5&gt;");
+  assert.match(svg, "accuracy &amp; steps");
+  assert.match(svg, />0<\/text>/, "the x axis starts at step 0");
+  const xs = [...svg.matchAll(/<polyline class="series-0" points="([^"]+)"/g)][0][1].split(" ").map((p) => Number(p.split(",")[0]));
+  assert.is(xs.length, 11);
+  assert.ok(xs.every((x, i) => i === 0 || x > xs[i - 1]), "points left to right");
+  assert.match(svg, /height="670"/, "two rows of panels");
 });
 
 test.run();
