@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { helpText, parseArgs, UsageError, type CommandSpec } from "./args.js";
+import { predifyCommand, predifySpec } from "./predify.js";
 import { startCommand, startSpec } from "./start.js";
 import { evalCommand, evalSpec, infoCommand, infoSpec, verifyCommand, verifySpec } from "./tools.js";
 import { trainCommand, trainSpec } from "./train.js";
@@ -16,6 +17,7 @@ const commands: { spec: CommandSpec; run(flags: Flags, positionals: string[], ou
   { spec: infoSpec, run: (flags, _p, out) => infoCommand(flags, out) },
   { spec: verifySpec, run: (flags, _p, out) => verifyCommand(flags, out) },
   { spec: startSpec, run: (flags, _p, out) => startCommand(flags, out) },
+  { spec: predifySpec, run: (flags, p, out) => predifyCommand(p, flags, out) },
 ];
 
 export function generalHelp(): string {

@@ -6,6 +6,7 @@
 import { PcgraphError } from "../backend/errors.js";
 import { activationNames, type ActivationName } from "../graph/ops/activation.js";
 import { checkAgainstSchema, type JsonSchema } from "../json-schema.js";
+import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../json-text.js";
 
 export type SizePair = number | [number, number];
 
@@ -188,21 +189,23 @@ export function pcoderName(config: PredifyConfig, i: number): string {
   return config.pcoders[i].name ?? `pcoder${i + 1}`;
 }
 
-/** Parses JSON text (e.g. a file's) and checks it; syntax errors give the line and column. */
+/**
+ * Parses JSON text (e.g. a file's) and checks it. Errors carry `source:line:column`: where a
+ * syntax error is, or where the offending field (or the object missing it) is written.
+ */
 export function parsePredifyConfig(text: string, source = "<config>"): PredifyConfig {
-  let value: unknown;
+  let parsed: PositionedJson;
   try {
-    value = JSON.parse(text);
+    parsed = parseJsonWithPositions(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    let where = source;
-    if (position) {
-      const before = text.slice(0, Number(position[1]));
-      const line = before.split("\n").length;
-      where = `${source}:${line}:${before.length - before.lastIndexOf("\n")}`;
-    }
-    throw new PredifyConfigError("", `not valid JSON: ${message.replace(/\s*\(line \d+ column \d+\)/, "")}`, where);
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new PredifyConfigError("", `not valid JSON: ${error.message}`, `${source}:${error.position.line}:${error.position.column}`);
   }
-  return checkPredifyConfig(value, source);
+  try {
+    return checkPredifyConfig(parsed.value);
+  } catch (error) {
+    if (!(error instanceof PredifyConfigError)) throw error;
+    const at = parsed.positionOf(error.field);
+    throw new PredifyConfigError(error.field, error.problem, `${source}:${at.line}:${at.column}`);
+  }
 }

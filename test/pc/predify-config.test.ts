@@ -36,6 +36,18 @@ test("a JSON syntax error names the file, line and column", () => {
   }
 });
 
+test("in JSON text, a field that breaks the schema is located by line and column", () => {
+  const text = '{\n  "beta": 0.8,\n  "pcoders": [\n    { "node": "a", "target": "b",\n      "decoder": { "kind": "conv2dTranspose", "kernelSize": [3] } }\n  ]\n}';
+  try {
+    parsePredifyConfig(text, "cfg.json");
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, PredifyConfigError);
+    assert.is((error as PredifyConfigError).field, "pcoders[0].decoder.kernelSize");
+    assert.match((error as Error).message, /^predify config cfg\.json:5:61: pcoders\[0\]\.decoder\.kernelSize: must be an integer >= 1 or a pair/);
+  }
+});
+
 test("schema violations are typed errors naming the field", () => {
   const cases: [unknown, string, RegExp][] = [
     [null, "", /must be an object, got null/],
