@@ -71,7 +71,7 @@ export const defaultOptions: PredifyExperimentOptions = {
   steps: 10,
   sigmas: [0, 0.25, 0.5, 1],
   saltAndPepper: 0.2,
-  grid: [0.8, 0.6, 0.4].flatMap((beta) => [0.1, 0.3].flatMap((lambda) => [0.01, 100].map((alpha) => ({ beta, lambda, alpha })))),
+  grid: [[0.8, 0.1], [0.8, 0.2], [0.6, 0.2], [0.6, 0.4], [0.4, 0.4]].flatMap(([beta, lambda]) => [0.01, 100].map((alpha) => ({ beta, lambda, alpha }))),
   selectionSigma: 0.5,
   seed: 1,
   log: (line) => console.log(line),
@@ -264,7 +264,7 @@ export function accuracySvg(result: DatasetResult[], steps: number): string {
     }
   }
   return lineChartSvg(panels, {
-    title: "Test accuracy per time step, feedforward vs predified", labels, xLabel: "time step", yLabel: "accuracy (%)", percent: true,
+    title: "Test accuracy per time step, feedforward vs predified", labels, xLabel: "time step", yLabel: "accuracy (%)", percent: true, minYSpan: 6,
     columns: Math.max(1, Math.ceil(panels.length / Math.max(result.length, 1))), panelWidth: 300, panelHeight: 260,
   });
 }

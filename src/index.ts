@@ -24,6 +24,12 @@ export { PCState, type PCBatch } from "./pc/state.js";
 export { inferenceStep, feedback, ParameterAccumulator } from "./pc/dynamics.js";
 export { randomGraph, randomBatch, drawFromRandom, type Draw, type RandomGraph } from "./pc/random-graph.js";
 export { runVerify, compareWithBackprop, gradientDivergence, type VerifyOptions, type VerifyReport } from "./pc/verify.js";
+export { predify, PredifiedNetwork, type Pcoder, type PredifyStep, type PredifyRun, type PredifyOptions, type RateOverrides } from "./pc/predify.js";
+export {
+  checkPredifyConfig, parsePredifyConfig, predifyConfigSchema, predifyDefaults, PredifyConfigError,
+  type PredifyConfig, type PcoderConfig, type DecoderConfig, type ConvTransposeDecoderConfig, type DenseDecoderConfig, type PcoderRates,
+} from "./pc/predify-config.js";
+export { suggestPcoders, fitTransposedConv } from "./pc/predify-decoders.js";
 
 // Training
 export { gradientEngine, algorithms, type Algorithm, type GradientEngine } from "./train/gradients.js";
@@ -34,6 +40,13 @@ export { makeDataset, subset, shuffledIndices, trainTestSplit, oneHot, batches, 
 export { parseIdx, encodeIdx, idxToDataset, isGzip, type IdxArray } from "./train/data/idx.js";
 export { parseCsv, type CsvOptions } from "./train/data/csv.js";
 export { DataFormatError } from "./train/data/errors.js";
-export { trainingCurvesSvg, type CurveSeries, type PlotOptions } from "./train/plot.js";
+export { trainingCurvesSvg, lineChartSvg, type CurveSeries, type PlotOptions, type LinePanel, type LineChartOptions } from "./train/plot.js";
+export {
+  trainDecoders, evaluateOverSteps, reconstructionLoss, predifiedFromCheckpoint, readDecoderProgress,
+  type DecoderTrainingOptions, type DecoderTrainingProgress, type StepEvaluation, type StepEvaluationOptions,
+} from "./train/predify.js";
+export { corrupt, corruptedDataset, corruptionLabel, checkCorruption, type Corruption } from "./train/data/corruptions.js";
+export { checkAgainstSchema, type JsonSchema, type SchemaProblem } from "./json-schema.js";
+export { parseJsonWithPositions, JsonSyntaxError, type JsonPosition, type PositionedJson } from "./json-text.js";
 export { encodeCheckpoint, decodeCheckpoint, type CheckpointData, type DecodedCheckpoint, type OptimizerStateData, type OptimizerSlot } from "./train/checkpoint.js";
 export { modelToJSON, weightsToBytes, modelFromJSON, MODEL_FORMAT, MODEL_VERSION, type ModelJSON } from "./graph/serialize.js";

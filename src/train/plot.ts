@@ -68,6 +68,8 @@ interface Panel {
   xLabel: string;
   xMin: number;
   xTicks(maxX: number): number[];
+  /** Smallest y range shown, so that small differences are not drawn large. */
+  minYSpan?: number;
 }
 
 function num(v: number): string {
@@ -86,6 +88,13 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
     low = Math.max(0, low);
     high = Math.min(100, high);
   } else low = Math.min(0, low);
+  if (panel.minYSpan !== undefined && high - low < panel.minYSpan) {
+    const middle = (high + low) / 2;
+    low = middle - panel.minYSpan / 2;
+    high = middle + panel.minYSpan / 2;
+    if (panel.percent && low < 0) [low, high] = [0, panel.minYSpan];
+    if (panel.percent && high > 100) [low, high] = [100 - panel.minYSpan, 100];
+  }
   const yTicks = niceTicks(low, high, 6);
   const yMin = yTicks[0];
   const yMax = yTicks[yTicks.length - 1];
@@ -206,6 +215,8 @@ export interface LineChartOptions {
   percent?: boolean;
   /** Panels per row (default: all in one row). */
   columns?: number;
+  /** Smallest y range of a panel (default: fit the data). */
+  minYSpan?: number;
   /** Size of each panel in pixels (default 360 x 300). */
   panelWidth?: number;
   panelHeight?: number;
@@ -228,7 +239,7 @@ export function lineChartSvg(panels: LinePanel[], options: LineChartOptions): st
   const maxX = xs.length ? Math.max(...xs) : 1;
   const xTicks = (max: number) => niceTicks(xMin, max, 8).filter((t) => t >= xMin && t <= max && Number.isInteger(t));
   const drawn = panels.map((p, i) => drawPanel({
-    title: p.title, yLabel: options.yLabel, percent: options.percent ?? false, xLabel: options.xLabel, xMin, xTicks,
+    title: p.title, yLabel: options.yLabel, percent: options.percent ?? false, xLabel: options.xLabel, xMin, xTicks, minYSpan: options.minYSpan,
     points: p.series.map((points) => points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))),
   }, (i % columns) * panelWidth, top + Math.floor(i / columns) * panelHeight, panelWidth, panelHeight, maxX));
   return [

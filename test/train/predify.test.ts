@@ -54,6 +54,7 @@ test("decoder training lowers the reconstruction loss and leaves every feedforwa
   const data = { train: blobs(96, 1), test: blobs(32, 2) };
   const net = predify(graph, config);
   const backbone = graph.getWeights();
+  const initial = net.graph.getWeights();
   const before = reconstructionLoss(net, data.test);
   const history = await trainDecoders(net, data, { epochs: 3, batchSize: 16, optimizer: { kind: "adam", learningRate: 0.01 }, seed: 3 });
   assert.is(history.epochs.length, 3);
@@ -61,6 +62,7 @@ test("decoder training lowers the reconstruction loss and leaves every feedforwa
   assert.ok(after < 0.7 * before, `test reconstruction loss ${before} -> ${after}`);
   const weights = net.graph.getWeights();
   for (const [name, w] of backbone) assert.equal(Array.from(weights.get(name)!), Array.from(w), `${name} is frozen`);
+  for (const p of net.decoderParameters) assert.not.equal(Array.from(weights.get(p.name)!), Array.from(initial.get(p.name)!), `${p.name} was trained`);
   net.dispose();
   graph.dispose();
 });
