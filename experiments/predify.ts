@@ -71,7 +71,10 @@ export const defaultOptions: PredifyExperimentOptions = {
   steps: 10,
   sigmas: [0, 0.25, 0.5, 1],
   saltAndPepper: 0.2,
-  grid: [[0.8, 0.1], [0.8, 0.2], [0.6, 0.2], [0.6, 0.4], [0.4, 0.4]].flatMap(([beta, lambda]) => [0.01, 100].map((alpha) => ({ beta, lambda, alpha }))),
+  grid: [
+    ...[[0.8, 0.1], [0.8, 0.2], [0.6, 0.2], [0.6, 0.4], [0.4, 0.4]].flatMap(([beta, lambda]) => [0.01, 100].map((alpha) => ({ beta, lambda, alpha }))),
+    { beta: 0.8, lambda: 0.1, alpha: 1000 },
+  ],
   selectionSigma: 0.5,
   seed: 1,
   log: (line) => console.log(line),
@@ -225,12 +228,13 @@ async function runDataset(name: DatasetName, o: PredifyExperimentOptions): Promi
 
 const datasetTitle: Record<DatasetName, string> = { digits: "Bundled MNIST digits", fashion: "Fashion-MNIST" };
 
-/** The README tables: accuracy per step for each condition, and the rate grid. */
-export function markdownTables(result: DatasetResult[], steps: number): string {
+/** The README tables: accuracy per step for each condition and dataset, then the rate grid. */
+export function markdownTables(result: DatasetResult[], steps: number, selectionSigma = defaultOptions.selectionSigma): string {
   const lines: string[] = [];
   for (const d of result) {
     lines.push(`**${datasetTitle[d.dataset]}** (${d.description}; CNN test accuracy ${pct(d.backboneAccuracy)}%; ` +
-      `reconstruction energy ${d.reconstruction.before.toFixed(4)} before and ${d.reconstruction.after.toFixed(4)} after decoder training)`, "");
+      `reconstruction energy ${d.reconstruction.before.toFixed(4)} before and ${d.reconstruction.after.toFixed(4)} after decoder training; ` +
+      `chosen rates ${ratesText(d.chosen)})`, "");
     const header = Array.from({ length: steps + 1 }, (_, t) => (t === 0 ? "t=0 (FF)" : String(t)));
     lines.push(`| input | beta / lambda / alpha | ${header.join(" | ")} | change |`);
     lines.push(`| --- | --- | ${header.map(() => "---:").join(" | ")} | ---: |`);
@@ -239,9 +243,14 @@ export function markdownTables(result: DatasetResult[], steps: number): string {
       lines.push(`| ${c.corruption} | ${ratesText(c.rates)}${c.label === "paper" ? " (paper)" : " (chosen)"} | ${c.accuracy.map(pct).join(" | ")} | ` +
         `${change >= 0 ? "+" : ""}${change.toFixed(1)} |`);
     }
-    lines.push("", `Rate grid on the validation set under Gaussian noise (accuracy at step 0 and step ${steps}; chosen: ${ratesText(d.chosen)}):`, "");
-    lines.push("| beta / lambda / alpha | t=0 | t=" + steps + " |", "| --- | ---: | ---: |");
-    for (const g of d.grid) lines.push(`| ${ratesText(g.rates)} | ${pct(g.accuracy[0])} | ${pct(g.accuracy[steps])} |`);
+    lines.push("");
+  }
+  if (result.length > 0 && result[0].grid.length > 0) {
+    lines.push(`Rate grid: validation accuracy (%) under Gaussian noise sigma ${selectionSigma}, at step 0 (feedforward) and step ${steps}:`, "");
+    lines.push(`| beta / lambda / alpha | ${result.map((d) => `${d.dataset} t=0 | ${d.dataset} t=${steps}`).join(" | ")} |`);
+    lines.push(`| --- | ${result.map(() => "---: | ---:").join(" | ")} |`);
+    result[0].grid.forEach((g, i) =>
+      lines.push(`| ${ratesText(g.rates)} | ${result.map((d) => `${pct(d.grid[i].accuracy[0])} | ${pct(d.grid[i].accuracy[steps])}`).join(" | ")} |`));
     lines.push("");
   }
   return lines.join("\n");
@@ -278,7 +287,7 @@ export async function runPredifyExperiment(options: Partial<PredifyExperimentOpt
   for (const name of o.datasets) datasets.push(await runDataset(name, o));
   const seconds = (performance.now() - started) / 1000;
   const host = `${hostBefore}; at the end: load average ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`;
-  const markdown = markdownTables(datasets, o.steps);
+  const markdown = markdownTables(datasets, o.steps, o.selectionSigma);
   const svg = accuracySvg(datasets, o.steps);
   if (o.outDir) {
     mkdirSync(o.outDir, { recursive: true });

@@ -3,9 +3,9 @@
 // asynchronously. Results land on window.__pcgraphTestResults.
 //
 //   index.html                      kernel suites (every property on wasm-simd and wasm-scalar),
-//                                   backend loading, Z-IL and IL; the default backend is SIMD
+//                                   backend loading, Z-IL, IL and Predify; the default backend is SIMD
 //   index.html?backend=wasm-scalar  setBackend("wasm-scalar") first, then the scalar-default
-//                                   checks and the Z-IL and IL suites
+//                                   checks and the Z-IL, IL and Predify suites
 //   &seed=N                         fast-check seed (as FC_SEED in Node)
 import { logText, stripAnsi } from "./setup.js";
 import { backendInfo, ready, setBackend } from "../../src/backend/load.js";
@@ -56,6 +56,9 @@ const kernelSuites: [string, () => Promise<unknown>][] = [
 const pcSuites: [string, () => Promise<unknown>][] = [
   ["test/pc/zil.test.ts", () => import("../pc/zil.test.js")],
   ["test/pc/il.test.ts", () => import("../pc/il.test.js")],
+  ["test/graph/conv-transpose.test.ts", () => import("../graph/conv-transpose.test.js")],
+  ["test/pc/predify.test.ts", () => import("../pc/predify.test.js")],
+  ["test/pc/predify-config.test.ts", () => import("../pc/predify-config.test.js")],
 ];
 const scalarSuites: [string, () => Promise<unknown>][] = [
   ["test/browser/scalar-default.ts", () => import("./scalar-default.js")],
