@@ -94,17 +94,20 @@ const sameNode = (a: NodeSpec, b: NodeSpec) =>
   a.op === b.op && JSON.stringify(a.inputs ?? []) === JSON.stringify(b.inputs ?? []) && JSON.stringify(a.attrs ?? {}) === JSON.stringify(b.attrs ?? {});
 
 /**
- * The graph's spec plus every decoder node the config asks for. Decoder nodes the graph
- * already holds (a predified graph loaded from a checkpoint) must match and are kept with
- * their weights; `lookup` resolves a config's node names in the graph.
+ * The graph's spec plus every decoder node the config asks for, and each pcoder's decoder
+ * node names in order. Decoder nodes the graph already holds (a predified graph loaded from
+ * a checkpoint) must match and are kept with their weights; `lookup` resolves a config's
+ * node names in the graph.
  */
-export function predifiedSpec(graph: Graph, config: PredifyConfig, lookup: (field: string, name: string) => GraphNode): GraphSpec {
+export function predifiedSpec(graph: Graph, config: PredifyConfig, lookup: (field: string, name: string) => GraphNode):
+  { spec: GraphSpec; decoders: string[][] } {
   const spec = structuredClone(graph.spec);
   const existing = new Map(spec.nodes.map((n) => [n.name, n]));
-  config.pcoders.forEach((p, i) => {
+  const decoders = config.pcoders.map((p, i) => {
     const rep = lookup(`pcoders[${i}].node`, p.node);
     const target = lookup(`pcoders[${i}].target`, p.target);
-    for (const node of decoderNodes(config, i, rep, target)) {
+    const nodes = decoderNodes(config, i, rep, target);
+    for (const node of nodes) {
       const present = existing.get(node.name);
       if (present && !sameNode(present, node))
         throw new PredifyConfigError(`pcoders[${i}].name`,
@@ -114,8 +117,9 @@ export function predifiedSpec(graph: Graph, config: PredifyConfig, lookup: (fiel
         existing.set(node.name, node);
       }
     }
+    return nodes.map((n) => n.name);
   });
-  return spec;
+  return { spec, decoders };
 }
 
 /**

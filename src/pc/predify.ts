@@ -131,12 +131,12 @@ export class PredifiedNetwork {
       if (!feeds(target, node))
         throw new PredifyConfigError(`pcoders[${i}].target`, `"${p.target}" is not below "${p.node}": a decoder predicts a node that feeds (directly or not) the pcoder's node`);
     });
-    const spec = predifiedSpec(backbone, this.config, lookup);
+    const { spec, decoders } = predifiedSpec(backbone, this.config, lookup);
     const graph = new Graph(spec, { seed: this.config.seed ?? predifyDefaults.seed, backend: options.backend ?? backbone.backend });
     try {
       graph.setWeights(backbone.getWeights());
       this.network = new PCNetwork(graph, { relay: false });
-      this.pcoders = this.resolvePcoders(graph);
+      this.pcoders = this.resolvePcoders(decoders);
     } catch (error) {
       graph.dispose();
       throw error;
@@ -151,22 +151,13 @@ export class PredifiedNetwork {
     return this.network.vertices.find((v) => v.node?.name === name)!;
   }
 
-  private resolvePcoders(graph: Graph): Pcoder[] {
+  private resolvePcoders(decoders: string[][]): Pcoder[] {
     const config = this.config;
     const pcoders: (Pcoder & { feedbackFrom: Pcoder | null; rates: PcoderRates })[] = config.pcoders.map((p, i) => {
       const name = pcoderName(config, i);
       const vertex = this.vertexOf(p.node);
       const target = this.vertexOf(p.target);
-      const decoder = graph.nodes.filter((n) => n.name === `${name}.decoder` || n.name.startsWith(`${name}.decoder.`));
-      // Chain order: follow the decoder from r.
-      const chain: Vertex[] = [];
-      let at = vertex;
-      for (;;) {
-        const next = at.children.map((c) => c.vertex).find((c) => decoder.some((n) => n === c.node));
-        if (!next) break;
-        chain.push(next);
-        at = next;
-      }
+      const chain = decoders[i].map((n) => this.vertexOf(n));
       const parameters = chain.flatMap((v) => [...v.params]);
       return { name, index: i, vertex, target, decoder: chain, feedbackFrom: null, targetSize: target.size, parameters, rates: pcoderRates(config, i) };
     });

@@ -438,6 +438,12 @@ test("a predified graph (decoders included) predifies again with its decoders' w
   const again = predify(net.graph, { ...good(), seed: 99 });
   assert.equal(again.graph.getWeights(), net.graph.getWeights(), "decoders kept, not re-initialised with the new seed");
   again.dispose();
+  // Another activation on the same decoder: a new node after the kept one, and the old one is not used.
+  const changed = good();
+  changed.pcoders[1].decoder = { kind: "conv2dTranspose", kernelSize: 4, activation: "tanh" };
+  const other = predify(net.graph, changed);
+  assert.equal(other.pcoders[1].decoder.map((v) => v.name), ["pcoder2.decoder", "pcoder2.decoder.tanh"]);
+  other.dispose();
   net.dispose();
   graph.dispose();
 });
