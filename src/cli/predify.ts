@@ -17,7 +17,7 @@ import type { PredifyConfig } from "../pc/predify-config.js";
 import { readProgress } from "../train/fit.js";
 import { checkCorruption, corruptionLabel, type Corruption } from "../train/data/corruptions.js";
 import { subset } from "../train/data/dataset.js";
-import { optimizerKinds, type OptimizerKind } from "../train/optimizers.js";
+import { optimizerKinds, type OptimizerKind, type OptimizerStateData } from "../train/optimizers.js";
 import { trainingCurvesSvg } from "../train/plot.js";
 import { evaluateOverSteps, predifiedFromCheckpoint, readDecoderProgress, reconstructionLoss, trainDecoders } from "../train/predify.js";
 import { UsageError, type CommandSpec } from "./args.js";
@@ -116,7 +116,7 @@ async function predifyTrain(positionals: string[], flags: Flags, out: (line: str
   if (positionals.length > 1) throw new UsageError(`predify train takes no CHECKPOINT argument (use --backbone or --resume)`);
   const backend = flags.backend as BackendName | undefined;
   let net: PredifiedNetwork;
-  let resume: { optimizer: import("../train/optimizers.js").OptimizerStateData; progress: unknown } | undefined;
+  let resume: { optimizer: OptimizerStateData; progress: unknown } | undefined;
   let seed: number;
   let dir: string;
   let owned: Graph;
@@ -128,6 +128,7 @@ async function predifyTrain(positionals: string[], flags: Flags, out: (line: str
     net = predifiedFromCheckpoint(decoded, { backend });
     resume = decoded;
     seed = progress.seed;
+    if (flags.seed !== undefined && flags.seed !== seed) throw new UsageError(`--seed ${flags.seed} differs from the checkpoint's seed ${seed}; omit --seed to resume`);
     dir = (flags.out as string | undefined) ?? dirname(flags.resume);
   } else {
     if (typeof flags.backbone !== "string") throw new UsageError("predify train needs --backbone CHECKPOINT (a network trained with pcgraph train)");
