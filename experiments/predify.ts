@@ -292,7 +292,7 @@ export async function runPredifyExperiment(options: Partial<PredifyExperimentOpt
   if (o.outDir) {
     mkdirSync(o.outDir, { recursive: true });
     writeFileSync(join(o.outDir, "predify-accuracy.svg"), svg);
-    writeFileSync(join(o.outDir, "predify-results.json"), JSON.stringify({ options: { ...o, log: undefined }, host, seconds, datasets }, null, 2) + "\n");
+    writeFileSync(join(o.outDir, "predify-results.json"), JSON.stringify({ options: { ...o, log: undefined, outDir: undefined }, host, seconds, datasets }, null, 2) + "\n");
   }
   return { datasets, svg, markdown, seconds, host };
 }
