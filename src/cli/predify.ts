@@ -150,8 +150,9 @@ async function predifyTrain(positionals: string[], flags: Flags, out: (line: str
     if (resume && (flags.optimizer !== undefined || flags.lr !== undefined)) throw new UsageError("--optimizer and --lr cannot change a resumed run; they come from the checkpoint");
     mkdirSync(dir, { recursive: true });
     const checkpointPath = join(dir, "predify.ckpt");
+    const decoderSize = net.decoderParameters.reduce((s, p) => s + p.size, 0);
     process.stderr.write(`${data.description}\n${net.pcoders.map((p) => `${p.name}: ${p.vertex.name} predicts ${p.target.name} (${p.decoder.map((v) => v.op!.kind).join(" + ")})`).join("\n")}\n` +
-      `${net.decoderParameters.reduce((s, p) => s + p.size, 0).toLocaleString("en-US")} decoder parameters; the network's ${net.graph.parameterCount - net.decoderParameters.reduce((s, p) => s + p.size, 0)} are frozen\n`);
+      `${decoderSize.toLocaleString("en-US")} decoder parameters; the network's ${(net.graph.parameterCount - decoderSize).toLocaleString("en-US")} are frozen\n`);
     const done = resume ? readDecoderProgress(resume.progress) : undefined;
     const perEpoch = Math.ceil(data.train.size / batchSize);
     const reporter = new ProgressReporter(process.stderr, "decoders", (epochs - (done?.epoch ?? 0)) * perEpoch - (done?.batch ?? 0));
