@@ -2,8 +2,11 @@
 //   mse:                 L = 1/(2B) sum_b |mu_b - t_b|^2
 //   softmaxCrossEntropy: L = -1/B sum_b sum_j t_bj log softmax(mu_b)_j
 // `outputError` writes e_out = -weight * dL/dmu: the error unit of the clamped output in
-// PC, and minus the starting delta of backprop. For cross-entropy this is
-// weight * (t - softmax(mu)) / B, so PC targets the same gradient as BP.
+// PC, and minus the starting delta of backprop. For cross-entropy,
+//   dL/dmu_b = (softmax(mu_b) * sum_j t_bj - t_b) / B,
+// which is the familiar (softmax - t) / B only when a target row sums to 1; rows that do
+// not (two-hot, unnormalised soft labels) get the softmax scaled by their sum, so BP and
+// every PC algorithm follow the gradient of the loss they report.
 import { ShapeError } from "../backend/errors.js";
 import { formatShape, type Tensor } from "../tensor.js";
 import { withScratch } from "../scratch.js";
@@ -41,7 +44,14 @@ export function outputError(loss: LossName, prediction: Tensor, target: Tensor, 
   if (loss === "mse") {
     k.sub(out.size, target.address, prediction.address, out.address);
   } else {
-    k.softmaxRows(batch, prediction.size / batch, prediction.address, out.address);
+    const classes = prediction.size / batch;
+    k.softmaxRows(batch, classes, prediction.address, out.address);
+    const rowSums = withScratch(k, [batch], (sums) => {
+      k.rowSum(batch, classes, target.address, sums.address);
+      return sums.dataSync();
+    });
+    for (let b = 0; b < batch; b++)
+      if (rowSums[b] !== 1) k.scale(classes, rowSums[b], out.address + b * classes, out.address + b * classes);
     k.sub(out.size, target.address, out.address, out.address);
   }
   if (scale !== 1) k.scale(out.size, scale, out.address, out.address);
