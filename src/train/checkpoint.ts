@@ -104,10 +104,15 @@ function checkOptimizer(optimizer: OptimizerStateData): void {
   }
 }
 
-/** Encodes a checkpoint; weights and slots are stored in the graph's dtype. */
+/** Encodes a checkpoint; weights and slots are stored in the graph's dtype. Refuses non-finite weights. */
 export function encodeCheckpoint(data: CheckpointData): Uint8Array {
   const { graph, optimizer, progress } = data;
   checkOptimizer(optimizer);
+  for (const p of graph.parameters) {
+    const count = graph.backend.countNonFinite(p.size, p.tensor.address);
+    if (count > 0)
+      throw new SerializationError(`encodeCheckpoint: parameter "${p.name}" has ${count} non-finite values (NaN or ±Infinity); a checkpoint never stores them`);
+  }
   if (!isObject(progress)) throw new SerializationError("encodeCheckpoint: progress must be a JSON object");
   const model = modelToJSON(graph);
   const bpe = bytesPerElement(model.dtype);

@@ -7,11 +7,11 @@
 // permutation drawn from (seed, e); nothing reads the clock except for the reported times.
 // A checkpoint records the epoch and batch to continue from, so an interrupted run that is
 // resumed ends with the same weights, bit for bit, as one that ran straight through.
-import { PcgraphError } from "../backend/errors.js";
 import type { Graph } from "../graph/graph.js";
 import type { PCOptions } from "../pc/engine.js";
 import { batches, numBatches, type Dataset } from "./data/dataset.js";
 import { BatchTensors, checkDatasetFits, evaluate } from "./evaluate.js";
+import { TrainingError } from "./errors.js";
 import { algorithms, gradientEngine, type Algorithm, type GradientEngine } from "./gradients.js";
 import { createOptimizer, invalidOption, isOptimizer, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerStateData } from "./optimizers.js";
 
@@ -124,8 +124,7 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-/** Training cannot go on (e.g. the loss became NaN). */
-export class TrainingError extends PcgraphError {}
+export { TrainingError };
 
 function integerOption(field: string, value: unknown, min: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min)
@@ -273,7 +272,12 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
         const { loss, gradients } = engineFor(batch.size).run({ inputs, target });
         if (!Number.isFinite(loss))
           throw new TrainingError(`the loss became ${loss} at epoch ${epochIndex + 1}, batch ${b}; try a lower learning rate`);
-        optimizer.step(graph, gradients);
+        try {
+          optimizer.step(graph, gradients);
+        } catch (error) {
+          if (error instanceof TrainingError) throw new TrainingError(`epoch ${epochIndex + 1}, batch ${b}: ${error.message}`);
+          throw error;
+        }
         progress.batch = b;
         progress.partial.lossSum += loss * batch.size;
         progress.partial.samples += batch.size;

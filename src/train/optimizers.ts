@@ -15,6 +15,7 @@ import type { Backend } from "../backend/kernels.js";
 import type { Graph, Parameter } from "../graph/graph.js";
 import { formatShape, Tensor } from "../tensor.js";
 import type { OptimizerStateData } from "./checkpoint.js";
+import { checkFinite } from "./errors.js";
 
 export type OptimizerKind = "sgd" | "momentum" | "adam";
 export const optimizerKinds: readonly OptimizerKind[] = ["sgd", "momentum", "adam"];
@@ -54,7 +55,9 @@ export interface Optimizer {
   /**
    * Applies one update from dL/dtheta by parameter name to `parameters` (default: every
    * parameter of `graph`); the others stay frozen. An optimizer keeps to the graph and the
-   * parameter list of its first step.
+   * parameter list of its first step. Throws a TrainingError naming the parameter, and
+   * changes nothing, when a gradient has a NaN or infinite entry; throws one naming the
+   * parameter when an update overflows it.
    */
   step(graph: Graph, gradients: Map<string, Tensor>, parameters?: readonly Parameter[]): void;
   /** The learning rate the next step will use (after the schedule). */
@@ -257,12 +260,19 @@ class KernelOptimizer implements Optimizer {
     const t = this.stepCount + 1;
     const c1 = 1 - Math.pow(c.beta1, t);
     const c2 = 1 - Math.pow(c.beta2, t);
-    for (const b of this.bound) {
+    const checked = this.bound.map((b): [string, Tensor] => {
       const p = b.param.tensor;
       const g = gradients.get(b.param.name);
       if (!g) invalidOption("gradients", `has no gradient for parameter "${b.param.name}"`);
       if (g.size !== p.size || g.backend !== k)
         invalidOption("gradients", `gradient of "${b.param.name}" is ${formatShape(g.shape)} on ${g.backend.name}, the parameter ${formatShape(p.shape)} on ${k.name}`);
+      return [b.param.name, g];
+    });
+    // Nothing is updated unless every gradient is finite: a NaN in the data must not reach the weights.
+    checkFinite("the gradient of parameter", checked, "no parameter was updated (look for NaN or infinite values in the batch)");
+    for (const b of this.bound) {
+      const p = b.param.tensor;
+      const g = gradients.get(b.param.name)!;
       const n = p.size;
       if (c.kind === "sgd") {
         // p <- (1 - lr wd) p - lr g
@@ -290,6 +300,8 @@ class KernelOptimizer implements Optimizer {
       }
     }
     this.stepCount = t;
+    checkFinite("parameter", this.bound.map((b): [string, Tensor] => [b.param.name, b.param.tensor]),
+      `the update at learning rate ${lr} overflowed it; lower the learning rate`);
   }
 
   state(): OptimizerStateData {

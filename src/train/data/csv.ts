@@ -67,6 +67,8 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
       if (!NUMBER.test(field))
         throw new DataFormatError(file, `${JSON.stringify(field)} is not a number${header ? ` (column "${header[c]}")` : ""}`, where);
       const value = Number(field);
+      if (c !== labelIndex && !Number.isFinite(Math.fround(value)))
+        throw new DataFormatError(file, `${field} is not finite in float32 (magnitudes above 3.4028235e38 overflow to Infinity)${header ? ` (column "${header[c]}")` : ""}`, where);
       if (c === labelIndex) {
         if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff)
           throw new DataFormatError(file, `label ${field} must be an integer >= 0`, where);

@@ -37,9 +37,18 @@ function checkLabels(name: string, labels: Int32Array, numClasses: number): void
   }
 }
 
+/** Throws naming the first sample and feature that is NaN or infinite (in float32). */
+function checkFinite(name: string, features: Float32Array, rowSize: number): void {
+  for (let i = 0; i < features.length; i++) {
+    const v = features[i];
+    if (v - v !== 0)
+      throw new InvalidArgumentError(`dataset "${name}": feature ${i % rowSize} of sample ${Math.floor(i / rowSize)} is ${v}; features must be finite in float32`);
+  }
+}
+
 /**
- * A dataset from features and labels, after checking that the sizes agree and every label
- * lies in 0..numClasses-1. Typed arrays of the right kind are used as they are (not copied).
+ * A dataset from features and labels, after checking that the sizes agree, every feature
+ * is finite in float32 and every label lies in 0..numClasses-1. Typed arrays of the right kind are used as they are (not copied).
  */
 export function makeDataset(
   name: string,
@@ -71,6 +80,7 @@ export function makeDataset(
     );
   checkLabels(name, labelArray, numClasses);
   const featureArray = features instanceof Float32Array ? features : Float32Array.from(features);
+  checkFinite(name, featureArray, rowSize);
   return Object.freeze({ name, size, featureShape: [...featureShape], numClasses, features: featureArray, labels: labelArray });
 }
 
