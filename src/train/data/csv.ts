@@ -15,7 +15,14 @@ export interface CsvOptions {
   header?: boolean | "auto";
   /** Field separator (default ","). */
   delimiter?: string;
+  /**
+   * Largest number of classes (largest label + 1) accepted (default 10,000): one stray large
+   * label would otherwise size the model's output layer.
+   */
+  maxClasses?: number;
 }
+
+export const DEFAULT_MAX_CLASSES = 10_000;
 
 // Decimal numbers only: Number() alone would accept "", " ", "0x1f" and "Infinity".
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -27,7 +34,7 @@ function splitLine(line: string, delimiter: string): string[] {
   });
 }
 
-/** Parses CSV text into a dataset; numClasses is the largest label + 1. */
+/** Parses CSV text into a dataset; numClasses is the largest label + 1, at most `maxClasses`. */
 export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
   const file = options.fileName ?? "<csv>";
   const delimiter = options.delimiter ?? ",";
@@ -50,10 +57,14 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
     throw new DataFormatError(file, `${width} column: need at least one feature column and a label column`, { line: first.number });
   const labelIndex = resolveLabelColumn(options.labelColumn, header, width, file);
 
+  const maxClasses = options.maxClasses ?? DEFAULT_MAX_CLASSES;
+  if (!Number.isInteger(maxClasses) || maxClasses < 1)
+    throw new DataFormatError(file, `maxClasses must be an integer >= 1, got ${maxClasses}`);
   const featureCount = width - 1;
   const features = new Float32Array(rows.length * featureCount);
   const labels = new Int32Array(rows.length);
   let maxLabel = 0;
+  let tooLarge: { label: number; where: { line: number; column: number } } | null = null;
   rows.forEach((row, r) => {
     if (row.fields.length !== width)
       throw new DataFormatError(
@@ -74,9 +85,16 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
           throw new DataFormatError(file, `label ${field} must be an integer >= 0`, where);
         labels[r] = value;
         if (value > maxLabel) maxLabel = value;
+        if (value >= maxClasses && !tooLarge) tooLarge = { label: value, where };
       } else features[k++] = value;
     });
   });
+  if (tooLarge) {
+    const distinct = new Set(labels).size;
+    throw new DataFormatError(file, `label ${tooLarge.label} would make ${(maxLabel + 1).toLocaleString("en-US")} classes (the largest label + 1), ` +
+      `above the limit of ${maxClasses.toLocaleString("en-US")}; the file has ${distinct.toLocaleString("en-US")} distinct labels: ` +
+      `number the classes 0..${distinct - 1}${options.maxClasses === undefined ? " (or raise maxClasses)" : ""}`, tooLarge.where);
+  }
   return makeDataset(options.name ?? file, features, labels, [featureCount], maxLabel + 1);
 }
 
