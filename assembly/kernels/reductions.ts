@@ -95,6 +95,30 @@ export function countNonFinite(n: i32, x: usize): i32 {
   return count;
 }
 
+/** max |x_i| (0 for n = 0); NaN when any entry is NaN. */
+export function maxAbs(n: i32, x: usize): f32 {
+  let i = 0;
+  let best: f32 = 0;
+  let nan = false;
+  if (ASC_FEATURE_SIMD) {
+    let lanes = f32x4.splat(0);
+    // f32x4.max returns NaN when either operand is NaN, so a NaN stays in its lane.
+    for (; i + 4 <= n; i += 4) lanes = f32x4.max(lanes, f32x4.abs(v128.load(x + at(i))));
+    for (let l = 0; l < 4; l++) {
+      const v = f32x4.extract_lane(lanes, 0);
+      if (v != v) nan = true;
+      else if (v > best) best = v;
+      lanes = i32x4.shuffle(lanes, lanes, 1, 2, 3, 0);
+    }
+  }
+  for (; i < n; i++) {
+    const v = abs<f32>(load<f32>(x + at(i)));
+    if (v != v) nan = true;
+    else if (v > best) best = v;
+  }
+  return nan ? NaN : best;
+}
+
 /** out[r] = sum over c of x[r, c] (accumulated in f64, stored as f32). */
 export function rowSum(rows: i32, cols: i32, x: usize, out: usize): void {
   for (let r = 0; r < rows; r++) {

@@ -152,6 +152,8 @@ export interface Kernels {
   sumSquares(n: number, x: Address): number;
   /** Count of NaN and infinite entries. */
   countNonFinite(n: number, x: Address): number;
+  /** max |x_i| (0 when n = 0); NaN when any entry is NaN. */
+  maxAbs(n: number, x: Address): number;
   /** out[r] = sum over c of x[r, c]. */
   rowSum(rows: number, cols: number, x: Address, out: Address): void;
   /** out[r] = max over c of x[r, c]. */

@@ -54,6 +54,7 @@ export interface WasmExports {
   sum(n: number, x: number): number;
   sumSquares(n: number, x: number): number;
   countNonFinite(n: number, x: number): number;
+  maxAbs(n: number, x: number): number;
   rowSum(rows: number, cols: number, x: number, out: number): void;
   rowMax(rows: number, cols: number, x: number, out: number): void;
   argmaxRows(rows: number, cols: number, x: number, out: number): void;
@@ -178,6 +179,7 @@ export class WasmBackend implements Backend {
   sum(n: number, x: Address): number { return this.wasm.sum(n, P(x)); }
   sumSquares(n: number, x: Address): number { return this.wasm.sumSquares(n, P(x)); }
   countNonFinite(n: number, x: Address): number { return this.wasm.countNonFinite(n, P(x)); }
+  maxAbs(n: number, x: Address): number { return this.wasm.maxAbs(n, P(x)); }
   rowSum(rows: number, cols: number, x: Address, out: Address): void { this.wasm.rowSum(rows, cols, P(x), P(out)); }
   rowMax(rows: number, cols: number, x: Address, out: Address): void { this.wasm.rowMax(rows, cols, P(x), P(out)); }
   argmaxRows(rows: number, cols: number, x: Address, out: Address): void { this.wasm.argmaxRows(rows, cols, P(x), P(out)); }

@@ -29,7 +29,7 @@ const data = (n: number, s: number, range = 4) => Float64Array.from(randomArray(
 const ties = (n: number, s: number) => Float64Array.from(randomArray(n, s, 2.5), Math.trunc);
 const sumAbs = (x: ArrayLike<number>) => Array.from(x).reduce((t, v) => t + Math.abs(v), 0);
 
-function scalarOn(backend: Backend, kernel: "sum" | "sumSquares" | "countNonFinite", x: ArrayLike<number>): number {
+function scalarOn(backend: Backend, kernel: "sum" | "sumSquares" | "countNonFinite" | "maxAbs", x: ArrayLike<number>): number {
   return runKernel(backend, { x }, {}, (k, at) => k[kernel](x.length, at.x)).result as number;
 }
 
@@ -93,6 +93,19 @@ test("countNonFinite counts exactly the NaN and infinite entries", () => {
       assert.is(scalarOn(getBackendByName(backend), "countNonFinite", x), expected, `${backend} n=${n}`);
     }
   }), { numRuns: 80 });
+});
+
+test("maxAbs is exact, 0 on an empty array and NaN when any entry is NaN", () => {
+  fc.assert(fc.property(length, seed, fc.boolean(), fc.boolean(), (n, s, withNaN, withInfinity) => {
+    const x = data(n, s);
+    if (withInfinity) x[(s >>> 3) % n] = -Infinity;
+    if (withNaN) x[(s >>> 1) % n] = NaN;
+    const expected = withNaN ? NaN : Math.max(...Array.from(x, Math.abs));
+    for (const backend of [reference(), ...wasmBackends.map((b) => getBackendByName(b))])
+      assert.ok(Object.is(scalarOn(backend, "maxAbs", x), expected), `${backend.name} n=${n}: ${scalarOn(backend, "maxAbs", x)} vs ${expected}`);
+  }), { numRuns: 80 });
+  for (const backend of [reference(), ...wasmBackends.map((b) => getBackendByName(b))])
+    assert.is(runKernel(backend, {}, {}, (k) => k.maxAbs(0, 0)).result, 0, backend.name);
 });
 
 test("rowSum is the f32 rounding of each row's sum", () => {

@@ -155,6 +155,15 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < n; i++) if (!Number.isFinite(this.mem[x + i])) count++;
     return count;
   }
+  maxAbs(n: number, x: Address): number {
+    let best = 0;
+    for (let i = 0; i < n; i++) {
+      const v = Math.abs(this.mem[x + i]);
+      if (Number.isNaN(v)) return NaN;
+      if (v > best) best = v;
+    }
+    return best;
+  }
   rowSum(rows: number, cols: number, x: Address, out: Address): void {
     for (let r = 0; r < rows; r++) this.mem[out + r] = this.sum(cols, x + r * cols);
   }
