@@ -34,7 +34,7 @@ function cnn(): Graph {
 /** Seconds per training step: gradients from the engine, then an SGD update of every parameter. */
 async function stepTime(graph: Graph, algorithm: Algorithm, minSamples = 8): Promise<number> {
   const batch = randomBatch(graph, BATCH, 7);
-  const engine = gradientEngine(graph, algorithm, algorithm === "il" ? { steps: 20, gamma: 0.1, recordEnergy: false } : {});
+  const engine = gradientEngine(graph, algorithm, algorithm === "il" ? { steps: 20, gamma: 0.1, momentum: 0, tolerance: 0, recordEnergy: false } : {});
   const weights = graph.getWeights();
   const step = () => {
     const { gradients } = engine.run(batch);

@@ -61,6 +61,11 @@ export class ProgressReporter {
     if (record.testLoss !== undefined) parts.push(`test loss ${record.testLoss.toFixed(4)}`);
     if (record.testAccuracy !== undefined) parts.push(`test acc ${percent(record.testAccuracy)}`);
     if (record.trainAccuracy !== undefined) parts.push(`train acc ${percent(record.trainAccuracy)}`);
+    if (record.inference) {
+      const { meanSteps, maxRelativeResidual, unconverged } = record.inference;
+      parts.push(`inference ${meanSteps.toFixed(0)} steps/batch, residual <= ${maxRelativeResidual.toExponential(1)} of the initial` +
+        (unconverged > 0 ? ` (${unconverged} batches stopped short of the tolerance)` : ""));
+    }
     parts.push(`${record.seconds.toFixed(1)}s`);
     this.stream.write(`${this.stream.isTTY && this.drawn ? "\r\x1b[K" : ""}${parts.join("  ")}\n`);
     this.drawn = false;

@@ -3,7 +3,7 @@
 //   inference step:  x_v += gamma (-e_v + feedback_v), then mu and e are recomputed
 //   learning:        theta += alpha (d mu_v / d theta)^T e_v, summed over every vertex that
 //                    shares theta
-// IL, Z-IL and FPA (il.ts, zil.ts, fpa.ts) are schedules over these same steps.
+// IL, Z-IL and FPA (schedules.ts) are schedules over these same steps.
 import type { Parameter } from "../graph/graph.js";
 import { Tensor } from "../tensor.js";
 import type { Vertex } from "./network.js";
@@ -34,28 +34,57 @@ export function isFree(v: Vertex): boolean {
 }
 
 /**
- * One synchronous inference step over `vertices` (default: every free vertex): all changes
- * are computed from the current state, then applied, then predictions and errors are
- * recomputed. Returns the energy after the step.
+ * The descent direction of the energy in the values, -dF/dx_v = -e_v + feedback_v, written
+ * to state.change for every vertex in `moving`; returns the residual max |dF/dx| over them
+ * (0 at an equilibrium of the inference dynamics).
  */
-export function inferenceStep(state: PCState, options: StepOptions, vertices?: Vertex[]): void {
+export function descentDirection(state: PCState, moving: readonly Vertex[], fixedPrediction = false): number {
   const backend = state.backend;
-  const moving = (vertices ?? state.network.vertices).filter(isFree);
-  const fixed = options.fixedPrediction === true;
+  let residual = 0;
   for (const v of moving) {
     const change = state.change[v.index]!;
-    feedback(state, v, change, fixed);
+    feedback(state, v, change, fixedPrediction);
     backend.axpy(change.size, -1, state.error[v.index]!.address, change.address); // -e_v + feedback
+    const largest = backend.maxAbs(change.size, change.address);
+    residual = Number.isNaN(largest) ? NaN : Math.max(residual, largest);
   }
+  return residual;
+}
+
+/**
+ * x_v += gamma change_v for every vertex in `moving` (with `momentum` beta > 0, the
+ * heavy-ball step of Polyak 1964: velocity_v = beta velocity_v + change_v, x_v += gamma
+ * velocity_v), then predictions and errors are recomputed.
+ */
+export function applyDescent(state: PCState, moving: readonly Vertex[], gamma: number, fixedPrediction = false, momentum = 0): void {
+  const backend = state.backend;
   for (const v of moving) {
-    const change = state.change[v.index]!;
-    backend.axpy(change.size, options.gamma, change.address, state.value[v.index].address);
+    let step = state.change[v.index]!;
+    if (momentum > 0) {
+      const velocity = state.velocity![v.index]!;
+      backend.axpby(step.size, 1, step.address, momentum, velocity.address);
+      step = velocity;
+    }
+    backend.axpy(step.size, gamma, step.address, state.value[v.index].address);
   }
   for (const v of state.network.vertices) {
     if (v.isInput) continue;
-    if (!fixed) state.predict(v);
+    if (!fixedPrediction) state.predict(v);
     state.updateError(v);
   }
+}
+
+/**
+ * One synchronous inference step over `vertices` (default: every free vertex): all changes
+ * are computed from the current state, then applied, then predictions and errors are
+ * recomputed. Returns the residual max |dF/dx| of the state before the step.
+ */
+export function inferenceStep(state: PCState, options: StepOptions, vertices?: Vertex[]): number {
+  const moving = (vertices ?? state.network.vertices).filter(isFree);
+  const fixed = options.fixedPrediction === true;
+  const residual = descentDirection(state, moving, fixed);
+  applyDescent(state, moving, options.gamma, fixed);
+  return residual;
 }
 
 /** Accumulators for sum (d mu / d theta)^T e, one per parameter, zeroed. */

@@ -1,7 +1,7 @@
 // IL, Z-IL and FPA as schedules over the same local steps (dynamics.ts). Each one fills a
 // ParameterAccumulator with sum (d mu / d theta)^T e over the vertices and times its rule
 // says; the engine turns that into gradient estimates.
-import { feedback, inferenceStep, isFree, type ParameterAccumulator } from "./dynamics.js";
+import { applyDescent, descentDirection, feedback, inferenceStep, isFree, type ParameterAccumulator } from "./dynamics.js";
 import type { Vertex } from "./network.js";
 import type { PCState } from "./state.js";
 import { withScratch } from "../scratch.js";
@@ -13,22 +13,63 @@ export interface ScheduleResult {
   energies: number[];
 }
 
+export interface InferenceResult extends ScheduleResult {
+  /** max |dF/dx| over the free vertices when inference stopped. */
+  residual: number;
+  /** The same at the feedforward state, where inference starts. */
+  initialResidual: number;
+  /** True when residual <= tolerance * initialResidual was reached within the step budget. */
+  converged: boolean;
+  /**
+   * True when inference stopped short of the tolerance because the residual had not reached
+   * a new low for STALL_PATIENCE steps (float32 rounding, or the kinks of ReLU-like
+   * activations where fixed-size steps chatter, leave a floor that more steps do not lower).
+   */
+  stalled: boolean;
+}
+
+/** Steps without a new lowest residual after which IL's inference counts as stalled. */
+export const STALL_PATIENCE = 100;
+
 /**
- * IL: relax the values for T steps of size gamma, then update every parameter with the
- * errors at the end (Whittington & Bogacz 2017). With output weight w, the estimate is
- * -(1/w) sum (d mu/d theta)^T e, which tends to BP as w -> 0 (arXiv 2206.02629).
+ * IL: relax the values by descent on the energy until the residual max |dF/dx| falls to
+ * `tolerance` times its value at the feedforward state, `maxSteps` steps have been taken,
+ * or the residual stalls (no new low for STALL_PATIENCE steps); then update every parameter with the errors there (Whittington & Bogacz 2017: the
+ * update is defined at the equilibrium of inference). The descent takes steps of size gamma
+ * along -dF/dx, with heavy-ball momentum when `momentum` > 0 (the equilibrium, and so the
+ * update, does not depend on the path; momentum only gets there in fewer steps). With output
+ * weight w the estimate is -(1/w) sum (d mu/d theta)^T e, which tends to BP as w -> 0
+ * (arXiv 2206.02629). `tolerance: 0` takes the whole budget unless the residual reaches 0.
+ * A diverging descent (a NaN, or a residual that never falls below an earlier low) ends
+ * inference and is reported.
  */
 export function inferenceLearning(state: PCState, acc: ParameterAccumulator,
-  o: { steps: number; gamma: number; outputWeight: number; recordEnergy: boolean }): ScheduleResult {
+  o: { maxSteps: number; tolerance: number; gamma: number; momentum: number; outputWeight: number; recordEnergy: boolean }): InferenceResult {
   state.outputWeight = o.outputWeight;
   state.initializeFeedforward();
+  if (o.momentum > 0) state.resetVelocity();
   const energies = o.recordEnergy ? [state.energy()] : [];
-  for (let t = 0; t < o.steps; t++) {
-    inferenceStep(state, { gamma: o.gamma });
+  const moving = state.network.vertices.filter(isFree);
+  const initialResidual = descentDirection(state, moving);
+  const target = o.tolerance * initialResidual;
+  let residual = initialResidual;
+  let steps = 0;
+  let stalled = false;
+  const lowest = [initialResidual]; // lowest[t]: the smallest residual up to step t
+  // Stops at NaN too (residual > target is false): a diverging relaxation is reported, not run on.
+  while (residual > target && steps < o.maxSteps) {
+    applyDescent(state, moving, o.gamma, false, o.momentum);
+    steps++;
     if (o.recordEnergy) energies.push(state.energy());
+    residual = descentDirection(state, moving);
+    lowest.push(Math.min(lowest[steps - 1], residual));
+    if (o.tolerance > 0 && steps >= STALL_PATIENCE && lowest[steps] >= lowest[steps - STALL_PATIENCE] && residual > target) {
+      stalled = true;
+      break;
+    }
   }
   for (const v of state.network.vertices) if (!v.isInput && v.level >= 0) acc.add(state, v);
-  return { steps: o.steps, energies };
+  return { steps, energies, residual, initialResidual, converged: residual <= target, stalled };
 }
 
 /**

@@ -19,6 +19,8 @@ export class PCState {
   readonly error: (Tensor | null)[];
   /** Scratch for synchronous inference steps: the change of each vertex's value units. */
   readonly change: (Tensor | null)[];
+  /** Heavy-ball velocity of each free vertex's values (IL with momentum); allocated on first use. */
+  velocity: (Tensor | null)[] | null = null;
   /** Values of the feedforward pass, kept for the fixed prediction assumption. */
   feedforward: (Tensor | null)[] | null = null;
   target: Tensor | null = null;
@@ -115,7 +117,14 @@ export class PCState {
     return total + this.outputWeight * this.loss();
   }
 
+  /** Zeroed velocity units for every free vertex. */
+  resetVelocity(): (Tensor | null)[] {
+    this.velocity ??= this.change.map((c) => (c ? new Tensor(c.shape, c.backend) : null));
+    for (const t of this.velocity) t?.backend.fill(t.size, 0, t.address);
+    return this.velocity;
+  }
+
   dispose(): void {
-    for (const list of [this.value, this.prediction, this.error, this.change, this.feedforward ?? []]) for (const t of list) t?.dispose();
+    for (const list of [this.value, this.prediction, this.error, this.change, this.feedforward ?? [], this.velocity ?? []]) for (const t of list) t?.dispose();
   }
 }

@@ -26,6 +26,12 @@ export interface EpochRecord {
   testAccuracy?: number;
   /** Learning rate of the epoch's last step. */
   learningRate: number;
+  /**
+   * IL only: mean inference steps per batch, the largest final residual max |dF/dx| relative
+   * to its value at the feedforward state, and the batches whose inference ended short of
+   * the tolerance (stalled, or at the step budget).
+   */
+  inference?: { meanSteps: number; maxRelativeResidual: number; unconverged: number };
   /** Wall time of the epoch, evaluation included. */
   seconds: number;
 }
@@ -51,8 +57,16 @@ export type TrainingProgress = {
   history: EpochRecord[];
   stoppedEarly: boolean;
   /** Running sums of the epoch in progress (zeros at an epoch boundary). */
-  partial: { lossSum: number; samples: number; seconds: number };
+  partial: { lossSum: number; samples: number; seconds: number; inference?: InferenceTally };
 };
+
+/** IL's inference over the batches of an epoch so far. */
+interface InferenceTally {
+  batches: number;
+  steps: number;
+  maxRelativeResidual: number;
+  unconverged: number;
+}
 
 /** What a checkpoint holds (see checkpoint.ts for the file format). */
 export interface TrainingCheckpoint {
@@ -79,6 +93,8 @@ export interface BatchInfo {
   /** Training samples per second in this epoch so far. */
   samplesPerSecond: number;
   learningRate: number;
+  /** IL only: inference steps taken on this batch, the final residual relative to the initial one, and whether it reached the tolerance. */
+  inference?: { steps: number; relativeResidual: number; converged: boolean };
 }
 
 export interface EarlyStoppingOptions {
@@ -198,7 +214,7 @@ function checkProgress(resume: ResumableCheckpoint, options: FitOptions, epochs:
   return {
     ...structuredClone(p),
     stoppedEarly: p.stoppedEarly === true,
-    partial: p.partial ? { ...p.partial } : { lossSum: 0, samples: 0, seconds: 0 },
+    partial: p.partial ? structuredClone(p.partial) : { lossSum: 0, samples: 0, seconds: 0 },
   };
 }
 
@@ -269,7 +285,7 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
         if (b++ < progress.batch) continue; // already taken before the checkpoint
         const { inputs, target } = tensors.load(batch);
         const learningRate = optimizer.learningRate();
-        const { loss, gradients } = engineFor(batch.size).run({ inputs, target });
+        const { loss, gradients, inference } = engineFor(batch.size).run({ inputs, target });
         if (!Number.isFinite(loss))
           throw new TrainingError(`the loss became ${loss} at epoch ${epochIndex + 1}, batch ${b}; try a lower learning rate`);
         try {
@@ -281,11 +297,22 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
         progress.batch = b;
         progress.partial.lossSum += loss * batch.size;
         progress.partial.samples += batch.size;
+        let batchInference: BatchInfo["inference"];
+        if (inference) {
+          const tally = (progress.partial.inference ??= { batches: 0, steps: 0, maxRelativeResidual: 0, unconverged: 0 });
+          const relativeResidual = inference.initialResidual > 0 ? inference.residual / inference.initialResidual : 0;
+          tally.batches++;
+          tally.steps += inference.steps;
+          tally.maxRelativeResidual = Math.max(tally.maxRelativeResidual, relativeResidual);
+          if (!inference.converged) tally.unconverged++;
+          batchInference = { steps: inference.steps, relativeResidual, converged: inference.converged };
+        }
         const elapsed = (performance.now() - started) / 1000;
         progress.partial.seconds = elapsed;
         await options.onBatch?.({
           epoch: epochIndex + 1, epochs, batch: b, batches: perEpoch, loss, learningRate,
           samplesPerSecond: progress.partial.samples / Math.max(elapsed, 1e-9),
+          ...(batchInference ? { inference: batchInference } : {}),
         });
         if (options.signal && performance.now() - lastYield > 100) {
           await new Promise((resolve) => setTimeout(resolve, 0));
@@ -303,6 +330,9 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
         learningRate: scheduledRateOfLastStep(optimizer),
         seconds: 0,
       };
+      const tally = progress.partial.inference;
+      if (tally && tally.batches > 0)
+        record.inference = { meanSteps: tally.steps / tally.batches, maxRelativeResidual: tally.maxRelativeResidual, unconverged: tally.unconverged };
       if (options.trainAccuracy) record.trainAccuracy = evaluate(graph, train, { batchSize: evalBatchSize }).accuracy;
       if (test) {
         const result = evaluate(graph, test, { batchSize: evalBatchSize });

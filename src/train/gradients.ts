@@ -1,6 +1,6 @@
 // One interface over every way of computing a training step's gradients.
 import type { Graph } from "../graph/graph.js";
-import { PCEngine, type PCOptions } from "../pc/engine.js";
+import { PCEngine, type PCOptions, type PCResult } from "../pc/engine.js";
 import { BackpropEngine, type Batch } from "../reference/backprop.js";
 import type { Tensor } from "../tensor.js";
 
@@ -8,8 +8,11 @@ export type Algorithm = "bp" | "zil" | "il" | "fpa";
 export const algorithms: readonly Algorithm[] = ["bp", "zil", "il", "fpa"];
 
 export interface GradientEngine {
-  /** Loss at the feedforward prediction and dL/dtheta estimates by parameter name (owned by the engine). */
-  run(batch: Batch): { loss: number; gradients: Map<string, Tensor> };
+  /**
+   * Loss at the feedforward prediction and dL/dtheta estimates by parameter name (owned by
+   * the engine); IL also reports how far inference got (see PCResult.inference).
+   */
+  run(batch: Batch): { loss: number; gradients: Map<string, Tensor>; inference?: PCResult["inference"] };
   dispose(): void;
 }
 

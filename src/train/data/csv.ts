@@ -89,11 +89,12 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
       } else features[k++] = value;
     });
   });
-  if (tooLarge) {
+  const found = tooLarge as { label: number; where: { line: number; column: number } } | null; // set inside the loop
+  if (found) {
     const distinct = new Set(labels).size;
-    throw new DataFormatError(file, `label ${tooLarge.label} would make ${(maxLabel + 1).toLocaleString("en-US")} classes (the largest label + 1), ` +
+    throw new DataFormatError(file, `label ${found.label} would make ${(maxLabel + 1).toLocaleString("en-US")} classes (the largest label + 1), ` +
       `above the limit of ${maxClasses.toLocaleString("en-US")}; the file has ${distinct.toLocaleString("en-US")} distinct labels: ` +
-      `number the classes 0..${distinct - 1}${options.maxClasses === undefined ? " (or raise maxClasses)" : ""}`, tooLarge.where);
+      `number the classes 0..${distinct - 1}${options.maxClasses === undefined ? " (or raise maxClasses)" : ""}`, found.where);
   }
   return makeDataset(options.name ?? file, features, labels, [featureCount], maxLabel + 1);
 }
