@@ -87,6 +87,8 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   if (panel.percent) {
     low = Math.max(0, low);
     high = Math.min(100, high);
+    // One epoch (or a flat curve): a band of one point around the value, inside 0..100.
+    if (high - low < 1e-9) [low, high] = [Math.max(0, low - 1), Math.min(100, high + 1)];
   } else low = Math.min(0, low);
   if (panel.minYSpan !== undefined && high - low < panel.minYSpan) {
     const middle = (high + low) / 2;
@@ -95,7 +97,9 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
     if (panel.percent && low < 0) [low, high] = [0, panel.minYSpan];
     if (panel.percent && high > 100) [low, high] = [100 - panel.minYSpan, 100];
   }
-  const yTicks = niceTicks(low, high, 6);
+  let yTicks = niceTicks(low, high, 6);
+  // Every nice step divides 100, so the ticks that cover [low, high] lie within 0..100.
+  if (panel.percent) yTicks = yTicks.filter((t) => t >= 0 && t <= 100);
   const yMin = yTicks[0];
   const yMax = yTicks[yTicks.length - 1];
   const xMin = panel.xMin;

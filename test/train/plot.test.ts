@@ -87,6 +87,20 @@ test("without test data, training accuracy is drawn; odd inputs still give valid
   checkBalanced(trainingCurvesSvg([]));
 });
 
+test("the accuracy axis stays within 0..100%, also for a one-epoch run or a flat 100%", () => {
+  for (const accuracy of [0.975, 1, 0, 0.5]) {
+    const one: History = { ...history(1), epochs: [{ ...history(1).epochs[0], testAccuracy: accuracy }] };
+    for (const runs of [[{ label: "Z-IL", history: one }], [{ label: "Z-IL", history: { ...history(3), epochs: history(3).epochs.map((e) => ({ ...e, testAccuracy: accuracy })) } }]]) {
+      const svg = trainingCurvesSvg(runs);
+      const panel = svg.slice(svg.indexOf("Test accuracy"));
+      const ticks = [...panel.matchAll(/text-anchor="end" dominant-baseline="middle" font-size="11">([\d.-]+)</g)].map((m) => Number(m[1]));
+      assert.ok(ticks.length >= 2, `ticks ${ticks}`);
+      assert.ok(ticks.every((t) => t >= 0 && t <= 100), `accuracy ${accuracy}: ticks ${ticks.join(", ")}`);
+      assert.ok(Math.min(...ticks) <= 100 * accuracy && Math.max(...ticks) >= 100 * accuracy, `ticks cover ${100 * accuracy}`);
+    }
+  }
+});
+
 test("tick values are round and cover the range", () => {
   const ticks = niceTicks(0.13, 0.97, 5);
   assert.ok(ticks[0] <= 0.13 && ticks[ticks.length - 1] >= 0.97);
