@@ -13,7 +13,7 @@ import { batches, numBatches, type Dataset } from "./data/dataset.js";
 import { BatchTensors, checkDatasetFits, evaluate } from "./evaluate.js";
 import { TrainingError } from "./errors.js";
 import { algorithms, gradientEngine, type Algorithm, type GradientEngine } from "./gradients.js";
-import { createOptimizer, invalidOption, isOptimizer, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerStateData } from "./optimizers.js";
+import { createOptimizer, firstStepAtZeroRate, invalidOption, isOptimizer, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerStateData } from "./optimizers.js";
 
 export interface EpochRecord {
   /** 1-based. */
@@ -58,6 +58,8 @@ export type TrainingProgress = {
   stoppedEarly: boolean;
   /** Running sums of the epoch in progress (zeros at an epoch boundary). */
   partial: { lossSum: number; samples: number; seconds: number; inference?: InferenceTally };
+  /** The caller's description of the run (FitOptions.run), stored in checkpoints as is. */
+  run?: Record<string, unknown>;
 };
 
 /** IL's inference over the batches of an epoch so far. */
@@ -133,6 +135,12 @@ export interface FitOptions {
   checkpointEvery?: number;
   /** Writes a checkpoint, e.g. `saveCheckpoint` from checkpoint.ts on Node. */
   saveCheckpoint?(path: string, checkpoint: TrainingCheckpoint): void | Promise<void>;
+  /**
+   * A JSON description of the run for the caller (e.g. the data it was trained on), stored
+   * in every checkpoint as progress.run. When resuming, it replaces the checkpoint's own
+   * (which is kept when this is not given).
+   */
+  run?: Record<string, unknown>;
   /**
    * Stops after the current batch when aborted, saving a checkpoint that resumes mid-epoch.
    * While a signal is given, fit yields to the event loop now and then so it can fire.
@@ -230,22 +238,27 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
   const checkpointEvery = integerOption("checkpointEvery", options.checkpointEvery ?? 1, 1);
   if (options.checkpointPath !== undefined && typeof options.saveCheckpoint !== "function")
     invalidOption("saveCheckpoint", "must be given with checkpointPath (a function that writes the file)");
-  const { train, test } = data;
+  const train = data.train;
   if (!train) invalidOption("data.train", "is missing");
   checkDatasetFits(graph, train);
-  if (test) checkDatasetFits(graph, test);
+  if (data.test) checkDatasetFits(graph, data.test);
+  // An empty test set is no test set: nothing to evaluate, no NaN in the history.
+  const test = data.test && data.test.size > 0 ? data.test : undefined;
   const dropRemainder = options.dropRemainder ?? false;
   const perEpoch = numBatches(train.size, batchSize, dropRemainder);
   if (perEpoch === 0) invalidOption("data.train", `has ${train.size} samples: no batch of ${batchSize}`);
   const monitor = resolveMonitor(options.earlyStopping, test !== undefined);
 
   let progress: TrainingProgress;
-  if (options.resume) progress = checkProgress(options.resume, options, epochs, perEpoch);
-  else {
+  if (options.resume) {
+    progress = checkProgress(options.resume, options, epochs, perEpoch);
+    if (options.run !== undefined) progress.run = structuredClone(options.run);
+  } else {
     if (options.seed === undefined || !Number.isFinite(options.seed)) invalidOption("seed", `must be a finite number, got ${JSON.stringify(options.seed)}`);
     progress = {
       epoch: 0, batch: 0, seed: options.seed, algorithm: options.algorithm, batchSize, history: [], stoppedEarly: false,
       partial: { lossSum: 0, samples: 0, seconds: 0 },
+      ...(options.run !== undefined ? { run: structuredClone(options.run) } : {}),
     };
   }
 
@@ -257,6 +270,18 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
     if (options.resume) {
       if (options.resume.graph !== graph) graph.setWeights(options.resume.graph.getWeights());
       optimizer.loadState(options.resume.optimizer);
+    }
+    // Steps at learning rate 0 change no weight: refuse them rather than run them silently.
+    const remaining = Math.max(0, (epochs - progress.epoch) * perEpoch - progress.batch);
+    const zeroAt = firstStepAtZeroRate(optimizer.config, optimizer.steps, optimizer.steps + remaining);
+    if (zeroAt !== null) {
+      const { schedule, learningRate } = optimizer.config;
+      const why = learningRate === 0 ? "the learning rate is 0"
+        : schedule.kind === "cosine" ? `the cosine schedule reaches 0 at its last step, ${schedule.totalSteps}`
+        : `the ${schedule.kind} schedule has decayed to 0`;
+      throw new TrainingError(`the learning rate would be 0 from step ${zeroAt + 1} of the ${optimizer.steps + remaining} this run takes ` +
+        `(${why}), so training would change no weight; give the schedule at least ${optimizer.steps + remaining} steps ` +
+        `(e.g. schedule.totalSteps) or train for fewer epochs`);
     }
     const save = async () => {
       if (options.checkpointPath === undefined) return;

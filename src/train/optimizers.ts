@@ -164,6 +164,24 @@ export function scheduledLearningRate(base: number, schedule: ScheduleConfig, st
   }
 }
 
+/**
+ * The first step in [from, to) at which the schedule's learning rate is exactly 0, or null.
+ * Schedules that can reach 0 (a base rate of 0, cosine decay to 0, a step decay that
+ * underflows) never rise again, so the last step decides and a bisection finds the first.
+ */
+export function firstStepAtZeroRate(config: Pick<ResolvedOptimizerConfig, "learningRate" | "schedule">, from: number, to: number): number | null {
+  const rate = (step: number) => scheduledLearningRate(config.learningRate, config.schedule, step);
+  if (to <= from || rate(to - 1) !== 0) return null;
+  let lo = from;
+  let hi = to - 1; // rate(hi) === 0
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (rate(mid) === 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** The config as it is stored in a checkpoint: only the options that apply to its kind. */
 function storedConfig(c: ResolvedOptimizerConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { kind: c.kind, learningRate: c.learningRate, weightDecay: c.weightDecay };

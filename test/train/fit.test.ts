@@ -112,7 +112,8 @@ function snapshot(checkpoint: TrainingCheckpoint): ResumableCheckpoint {
 
 for (const backend of ["reference-f64", "wasm-simd"] as const) {
   test(`resume after epoch k ends bit for bit like a straight run (${backend})`, async () => {
-    const options: Partial<FitOptions> = { epochs: 5, optimizer: { kind: "adam", learningRate: 0.02, schedule: { kind: "cosine", totalSteps: 30 } } };
+    // 5 epochs of 8 batches: the cosine schedule spans the 40 steps.
+    const options: Partial<FitOptions> = { epochs: 5, optimizer: { kind: "adam", learningRate: 0.02, schedule: { kind: "cosine", totalSteps: 40 } } };
     const straight = await trained(backend, options);
     const saved: ResumableCheckpoint[] = [];
     const first = mlp(backend);
@@ -182,8 +183,8 @@ test("resume rejects a mismatched seed, algorithm or batch size", async () => {
 });
 
 test("early stopping stops when the monitored value stalls", async () => {
-  // A zero learning rate never improves anything: stop after 1 + patience epochs.
-  const stalled = await trained("wasm-simd", { epochs: 10, optimizer: { kind: "sgd", learningRate: 0 }, earlyStopping: { patience: 2 } });
+  // A learning rate of 1e-30 changes no float32 weight (fit refuses 0 itself): stop after 1 + patience epochs.
+  const stalled = await trained("wasm-simd", { epochs: 10, optimizer: { kind: "sgd", learningRate: 1e-30 }, earlyStopping: { patience: 2 } });
   assert.is(stalled.history.stoppedEarly, true);
   assert.is(stalled.history.epochs.length, 3);
   // A huge minDelta makes every real improvement too small.

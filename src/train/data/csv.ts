@@ -20,6 +20,11 @@ export interface CsvOptions {
    * label would otherwise size the model's output layer.
    */
   maxClasses?: number;
+  /**
+   * The number of classes, e.g. a trained model's output size (default: the largest label +
+   * 1); every label must lie below it. A file need not contain every class.
+   */
+  numClasses?: number;
 }
 
 export const DEFAULT_MAX_CLASSES = 10_000;
@@ -34,7 +39,7 @@ function splitLine(line: string, delimiter: string): string[] {
   });
 }
 
-/** Parses CSV text into a dataset; numClasses is the largest label + 1, at most `maxClasses`. */
+/** Parses CSV text into a dataset; numClasses is the largest label + 1 (at most `maxClasses`) unless given. */
 export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
   const file = options.fileName ?? "<csv>";
   const delimiter = options.delimiter ?? ",";
@@ -57,7 +62,10 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
     throw new DataFormatError(file, `${width} column: need at least one feature column and a label column`, { line: first.number });
   const labelIndex = resolveLabelColumn(options.labelColumn, header, width, file);
 
-  const maxClasses = options.maxClasses ?? DEFAULT_MAX_CLASSES;
+  const numClasses = options.numClasses;
+  if (numClasses !== undefined && (!Number.isInteger(numClasses) || numClasses < 1))
+    throw new DataFormatError(file, `numClasses must be an integer >= 1, got ${numClasses}`);
+  const maxClasses = numClasses ?? options.maxClasses ?? DEFAULT_MAX_CLASSES;
   if (!Number.isInteger(maxClasses) || maxClasses < 1)
     throw new DataFormatError(file, `maxClasses must be an integer >= 1, got ${maxClasses}`);
   const featureCount = width - 1;
@@ -90,13 +98,15 @@ export function parseCsv(text: string, options: CsvOptions = {}): Dataset {
     });
   });
   const found = tooLarge as { label: number; where: { line: number; column: number } } | null; // set inside the loop
+  if (found && numClasses !== undefined)
+    throw new DataFormatError(file, `label ${found.label} is outside the ${numClasses} classes 0..${numClasses - 1}`, found.where);
   if (found) {
     const distinct = new Set(labels).size;
     throw new DataFormatError(file, `label ${found.label} would make ${(maxLabel + 1).toLocaleString("en-US")} classes (the largest label + 1), ` +
       `above the limit of ${maxClasses.toLocaleString("en-US")}; the file has ${distinct.toLocaleString("en-US")} distinct labels: ` +
       `number the classes 0..${distinct - 1}${options.maxClasses === undefined ? " (or raise maxClasses)" : ""}`, found.where);
   }
-  return makeDataset(options.name ?? file, features, labels, [featureCount], maxLabel + 1);
+  return makeDataset(options.name ?? file, features, labels, [featureCount], numClasses ?? maxLabel + 1);
 }
 
 function resolveLabelColumn(column: number | string | undefined, header: string[] | undefined, width: number, file: string): number {
