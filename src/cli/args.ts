@@ -1,5 +1,5 @@
-// A small flag parser for the pcgraph commands: `--name value`, `--name=value`, `--help`,
-// positionals; unknown flags and bad values are usage errors (exit code 2).
+// A small flag parser for the pcgraph commands: `--name value`, `--name=value`, `--no-name`
+// (a boolean off), `--help`, positionals; unknown flags and bad values are usage errors (exit code 2).
 
 export class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
@@ -84,8 +84,19 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       break;
     }
     if (arg.startsWith("-") && arg !== "-") {
-      const [name, inline] = arg.startsWith("--") ? splitOnce(arg.slice(2)) : [arg.slice(1), undefined];
+      const [written, inline] = arg.startsWith("--") ? splitOnce(arg.slice(2)) : [arg.slice(1), undefined];
+      // --no-NAME turns a boolean flag off.
+      const negated = arg.startsWith("--") && written.startsWith("no-") && !spec.flags.some((f) => f.name === written) &&
+        spec.flags.some((f) => f.name === written.slice(3));
+      const name = negated ? written.slice(3) : written;
       const flag = spec.flags.find((f) => f.name === name);
+      if (negated) {
+        if (flag!.type !== "boolean") throw new UsageError(`--no-${name}: --${name} is not an on/off flag`, spec.name);
+        if (inline !== undefined) throw new UsageError(`--no-${name} takes no value`, spec.name);
+        if (name in flags) throw new UsageError(`--${name} given twice`, spec.name);
+        flags[name] = false;
+        continue;
+      }
       if (!flag || !arg.startsWith("--")) {
         const close = spec.flags.find((f) => f.name.startsWith(name.slice(0, 3)) && name.length > 2);
         throw new UsageError(`unknown flag ${arg.split("=")[0]} for "pcgraph ${spec.name}"${close ? ` (did you mean --${close.name}?)` : ""}`, spec.name);
@@ -128,7 +139,7 @@ export function helpText(spec: CommandSpec): string {
   }
   lines.push("", "Options:");
   const rows = spec.flags.map((f) => {
-    const left = `--${f.name}${f.type === "boolean" ? "" : ` ${f.meta ?? (f.values ? f.values.join("|") : f.type === "string" ? "VALUE" : "N")}`}`;
+    const left = f.type === "boolean" ? `--[no-]${f.name}` : `--${f.name} ${f.meta ?? (f.values ? f.values.join("|") : f.type === "string" ? "VALUE" : "N")}`;
     return [left, f.help + (f.defaultText ? ` (default: ${f.defaultText})` : "")];
   });
   rows.push(["--help", "Show this help"]);

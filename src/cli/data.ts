@@ -1,9 +1,10 @@
 // Dataset choices of the CLI: the bundled MNIST digits, a directory of IDX files, or a CSV
 // file; each gives a train and a test part.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { loadCsvDataset, loadIdxDataset } from "../node/datasets.js";
 import { makeDataset, trainTestSplit, type Dataset } from "../train/data/dataset.js";
+import { datasetFingerprint } from "../train/data/fingerprint.js";
 import { loadBundledMnist } from "../train/data/mnist.js";
 import { UsageError } from "./args.js";
 
@@ -12,6 +13,12 @@ export interface LoadedData {
   test: Dataset;
   /** One line for the console. */
   description: string;
+  /** "mnist" or the absolute path of the file or directory. */
+  source: string;
+  /** datasetFingerprint of the samples as loaded (before the split and shifted copies). */
+  fingerprint: string;
+  /** Whether shifted copies were added to the training set. */
+  augmented: boolean;
 }
 
 /** The IDX images/labels pair of a split ("train" or "t10k"), if the directory has it. */
@@ -35,6 +42,8 @@ export interface DataOptions {
   testFraction: number;
   /** Add one-pixel shifted copies of 28x28 training digits; "auto" (default): for 28x28 data. */
   augment?: boolean | "auto";
+  /** Classes of a CSV file (e.g. a trained model's outputs); default: its largest label + 1. */
+  numClasses?: number;
 }
 
 function isDigitImage(ds: Dataset): boolean {
@@ -45,13 +54,17 @@ function augment(data: LoadedData, mode: boolean | "auto"): LoadedData {
   if (mode === false || (mode === "auto" && !isDigitImage(data.train))) return data;
   if (!isDigitImage(data.train)) throw new UsageError(`--augment needs 28x28 images; the data has samples of shape [${data.train.featureShape.join(",")}]`);
   const train = withShiftedCopies(data.train);
-  return { ...data, train, description: `${data.description}; training set with 1-pixel shifted copies: ${train.size}` };
+  return { ...data, train, augmented: true, description: `${data.description}; training set with 1-pixel shifted copies: ${train.size}` };
 }
 
 function loadSplit(value: string, options: DataOptions): LoadedData {
+  const source = value === "mnist" ? value : resolve(value);
   const split = (ds: Dataset, what: string): LoadedData => {
     const { train, test } = trainTestSplit(ds, options.testFraction, options.seed);
-    return { train, test, description: `${what}: ${train.size} train / ${test.size} test (split with seed ${options.seed})` };
+    return {
+      train, test, source, fingerprint: datasetFingerprint(ds), augmented: false,
+      description: `${what}: ${train.size} train / ${test.size} test (split with seed ${options.seed})`,
+    };
   };
   if (value === "mnist") return split(loadBundledMnist(), "bundled MNIST (10,000 digits)");
   if (!existsSync(value)) throw new UsageError(`--data: no such file or directory: ${value} (expected mnist, a directory of IDX files or a .csv file)`);
@@ -63,9 +76,12 @@ function loadSplit(value: string, options: DataOptions): LoadedData {
     const test = idxPair(value, files, "t10k");
     if (!test) return split(trainSet, `IDX ${value}`);
     const testSet = loadIdxDataset(test.images, test.labels, "idx-test");
-    return { train: trainSet, test: testSet, description: `IDX ${value}: ${trainSet.size} train / ${testSet.size} test` };
+    return {
+      train: trainSet, test: testSet, source, fingerprint: datasetFingerprint(trainSet, testSet), augmented: false,
+      description: `IDX ${value}: ${trainSet.size} train / ${testSet.size} test`,
+    };
   }
-  if (value.toLowerCase().endsWith(".csv")) return split(loadCsvDataset(value), `CSV ${value}`);
+  if (value.toLowerCase().endsWith(".csv")) return split(loadCsvDataset(value, { numClasses: options.numClasses }), `CSV ${value}`);
   throw new UsageError(`--data ${value}: expected mnist, a directory of IDX files or a .csv file`);
 }
 

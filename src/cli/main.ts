@@ -1,5 +1,6 @@
 // The pcgraph command: train, eval, info, verify and start (npm start). Results go to
 // stdout, progress to stderr. Exit codes: 0 success, 1 failure, 2 usage error.
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { helpText, parseArgs, UsageError, type CommandSpec } from "./args.js";
@@ -26,6 +27,7 @@ export function generalHelp(): string {
     "pcgraph: predictive-coding networks on a WebAssembly SIMD core, with Z-IL (updates equal to backprop's)",
     "",
     "Usage: pcgraph <command> [options]",
+    "       pcgraph --version",
     "",
     "Commands:",
     ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
@@ -34,10 +36,40 @@ export function generalHelp(): string {
   ].join("\n");
 }
 
+/** The package's version, from its package.json (two levels up from src/cli and dist/cli). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
+let pipesGuarded = false;
+let stdoutClosed = false;
+
+/**
+ * A reader that goes away (`pcgraph ... | head`) closes the pipe: writes then fail with
+ * EPIPE. The command carries on (a training run still saves its checkpoint) and stops
+ * writing to that stream instead of crashing with a stack trace.
+ */
+function guardPipes(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  const quiet = (stream: NodeJS.WriteStream, onClosed: () => void) =>
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") onClosed();
+      else throw error;
+    });
+  quiet(process.stdout, () => (stdoutClosed = true));
+  quiet(process.stderr, () => undefined);
+}
+
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
-export async function runCli(argv: string[], out: Out = (line) => process.stdout.write(`${line}\n`),
+export async function runCli(argv: string[], out: Out = (line) => void (stdoutClosed || process.stdout.write(`${line}\n`)),
   err: Out = (line) => process.stderr.write(`${line}\n`)): Promise<number> {
+  guardPipes();
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    out(`pcgraph ${version()}`);
+    return 0;
+  }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = name === "help" ? commands.find((c) => c.spec.name === rest[0]) : undefined;
     out(topic ? helpText(topic.spec) : generalHelp());

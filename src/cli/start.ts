@@ -2,7 +2,7 @@
 // optimizer trained twice, once with Z-IL and once with backprop; Z-IL's updates equal BP's,
 // so the two runs end with the same weights up to float32 rounding.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, extname, join } from "node:path";
 import type { Graph } from "../graph/graph.js";
 import type { Algorithm } from "../train/gradients.js";
 import { trainingCurvesSvg } from "../train/plot.js";
@@ -11,6 +11,7 @@ import { loadData } from "./data.js";
 import { subset, type Dataset } from "../train/data/dataset.js";
 import { fit } from "../train/fit.js";
 import { chooseModel, type ModelChoice } from "./models.js";
+import type { RunRecord } from "./runs.js";
 import {
   algorithmLabels, percent, trainingFlags, trainingSettings, trainWithProgress, withSchedule, type RunResult, type TrainingSettings,
 } from "./train.js";
@@ -21,7 +22,7 @@ export const startSpec: CommandSpec = {
   usage: "pcgraph start [options]   (npm start -- [options])",
   flags: [
     { name: "model", type: "string", values: ["mlp", "cnn"], help: "Model: the 784-256-256-10 MLP or the small CNN", defaultText: "mlp" },
-    { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data", defaultText: "mnist (10,000 bundled digits, 8,000 train / 2,000 test)" },
+    { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data", defaultText: "mnist (10,000 bundled digits: 8,000 train, 40,000 with their shifted copies; 2,000 test)" },
     ...trainingFlags,
     { name: "f64-steps", type: "integer", min: 0, meta: "N", help: "Also take N steps with each algorithm on the float64 reference backend and compare (0 skips)", defaultText: "mlp 10, cnn 2" },
     { name: "out", type: "string", meta: "DIR", help: "Output directory", defaultText: "runs/start-<model>-seed<seed>" },
@@ -69,8 +70,13 @@ export async function startCommand(flags: Record<string, string | number | boole
   const model = chooseModel((flags.model as string | undefined) ?? "mlp");
   const data = loadData((flags.data as string | undefined) ?? "mnist", trainingSettings(flags, model.name));
   const settings = withSchedule(trainingSettings(flags, model.name), flags.schedule as string | undefined, data.train.size);
-  const dir = (flags.out as string | undefined) ?? join("runs", `start-${model.name}-seed${settings.seed}`);
+  const dataName = data.source === "mnist" ? "" : `-${basename(data.source, extname(data.source)).replace(/[^\w.-]+/g, "_")}`;
+  const dir = (flags.out as string | undefined) ?? join("runs", `start-${model.name}${dataName}-seed${settings.seed}`);
   mkdirSync(dir, { recursive: true });
+  const run: RunRecord = {
+    model: model.name, data: { source: data.source, fingerprint: data.fingerprint }, augment: data.augmented,
+    testFraction: settings.testFraction, epochs: settings.epochs,
+  };
   out(`${data.description}`);
   out(`model ${model.name}; ${settings.epochs} epochs, batch ${settings.batchSize}, ${settings.optimizer.kind} lr ${settings.optimizer.learningRate}` +
     `${settings.optimizer.schedule ? ` (${settings.optimizer.schedule.kind} schedule)` : ""}, seed ${settings.seed}`);
@@ -81,9 +87,8 @@ export async function startCommand(flags: Record<string, string | number | boole
     try {
       if (runs.length === 0) out(`${graph.parameterCount.toLocaleString("en-US")} parameters on ${graph.backend.name}`);
       const checkpoint = join(dir, `${algorithm}.ckpt`);
-      const result = await trainWithProgress(graph, data, { label: algorithmLabels[algorithm], algorithm, settings, checkpointPath: checkpoint });
+      const result = await trainWithProgress(graph, data, { label: algorithmLabels[algorithm], algorithm, settings, checkpointPath: checkpoint, run: { ...run } });
       runs.push({ algorithm, result, weights: graph.getWeights(), checkpoint });
-      out(`${algorithmLabels[algorithm].padEnd(4)} test accuracy ${percent(result.testAccuracy)} in ${result.seconds.toFixed(1)} s`);
       if (result.history.interrupted) return 130;
     } finally {
       graph.dispose();

@@ -4,7 +4,8 @@ import { loadCheckpoint } from "../node/checkpoint-files.js";
 import { readProgress } from "../train/fit.js";
 import { evaluate } from "../train/evaluate.js";
 import { memory } from "../tensor.js";
-import type { CommandSpec } from "./args.js";
+import { UsageError, type CommandSpec } from "./args.js";
+import { readRunRecord, type RunRecord } from "./runs.js";
 import { loadData } from "./data.js";
 import { backendNames, percent } from "./train.js";
 
@@ -14,9 +15,9 @@ export const evalSpec: CommandSpec = {
   usage: "pcgraph eval CHECKPOINT [options]",
   positionals: [{ name: "CHECKPOINT", required: true, help: "A checkpoint written by pcgraph train or start" }],
   flags: [
-    { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data", defaultText: "mnist" },
+    { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data", defaultText: "the run's data, from the checkpoint" },
     { name: "split", type: "string", values: ["test", "train", "all"], help: "Which part of the data (the split of the training run, from the checkpoint's seed)", defaultText: "test" },
-    { name: "test-fraction", type: "number", min: 0, meta: "X", help: "Test share used when the run was trained", defaultText: "0.2" },
+    { name: "test-fraction", type: "number", min: 0, meta: "X", help: "Test share used when the run was trained", defaultText: "the run's, from the checkpoint (0.2 for older checkpoints)" },
     { name: "batch-size", type: "integer", min: 1, meta: "N", help: "Samples per forward pass", defaultText: "256" },
     { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
   ],
@@ -26,13 +27,26 @@ export async function evalCommand(path: string, flags: Record<string, string | n
   const checkpoint = loadCheckpoint(path, { backend: flags.backend as BackendName | undefined });
   try {
     let seed = 1;
+    let record: RunRecord | undefined;
     try {
-      seed = readProgress(checkpoint.progress).seed;
+      const progress = readProgress(checkpoint.progress);
+      seed = progress.seed;
+      record = readRunRecord(progress.run);
     } catch {
       // A checkpoint without trainer progress: evaluate with the default split.
     }
-    const data = loadData((flags.data as string | undefined) ?? "mnist", { seed, testFraction: (flags["test-fraction"] as number | undefined) ?? 0.2, augment: false });
+    // The run's own data and split unless told otherwise; another test share would put
+    // training samples in the test part.
+    const testFlag = flags["test-fraction"] as number | undefined;
+    if (record && testFlag !== undefined && testFlag !== record.testFraction)
+      throw new UsageError(`--test-fraction ${testFlag} differs from the run's ${record.testFraction}: the test part would hold training samples; omit it`);
+    const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
+    const data = loadData(source, {
+      seed, testFraction: testFlag ?? record?.testFraction ?? 0.2, augment: false, numClasses: checkpoint.graph.output.size,
+    });
     const split = (flags.split as string | undefined) ?? "test";
+    if (split === "test" && data.test.size === 0)
+      throw new UsageError(`no test set: the run held out no samples (--test-fraction 0); evaluate with --split train or --split all`);
     const options = { batchSize: (flags["batch-size"] as number | undefined) ?? 256 };
     const parts = split === "all" ? [data.train, data.test] : [split === "train" ? data.train : data.test];
     let loss = 0;

@@ -1,17 +1,21 @@
 // `pcgraph train`: one training run with progress, checkpoints and a training-curve SVG.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { BackendName } from "../backend/load.js";
 import type { Graph } from "../graph/graph.js";
 import { loadCheckpoint, saveCheckpoint } from "../node/checkpoint-files.js";
+import { writeFileAtomic } from "../node/files.js";
 import { algorithms, type Algorithm } from "../train/gradients.js";
 import { fit, readProgress, type History, type ResumableCheckpoint } from "../train/fit.js";
-import { createOptimizer, optimizerKinds, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
+import { createOptimizer, optimizerKinds, scheduledLearningRate, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
 import { trainingCurvesSvg } from "../train/plot.js";
 import { UsageError, type CommandSpec, type FlagSpec } from "./args.js";
 import { loadData, type LoadedData } from "./data.js";
 import { chooseModel } from "./models.js";
 import { ProgressReporter } from "./progress.js";
+import { checkRunFolder, defaultRunFolder, makeRunFolder, modelId, readRunRecord, type RunRecord } from "./runs.js";
+
+type Flags = Record<string, string | number | boolean>;
 
 export const backendNames: readonly BackendName[] = ["wasm-simd", "wasm-scalar", "reference-f64"];
 
@@ -19,7 +23,7 @@ export const algorithmLabels: Record<Algorithm, string> = { zil: "Z-IL", bp: "BP
 
 /** Flags shared by train and start. */
 export const trainingFlags: FlagSpec[] = [
-  { name: "epochs", type: "integer", min: 1, meta: "N", help: "Epochs to train (in total, when resuming)", defaultText: "mlp 6, cnn 3" },
+  { name: "epochs", type: "integer", min: 1, meta: "N", help: "Epochs to train (in total, when resuming; beyond the run's own total a cosine schedule is stretched over the new one)", defaultText: "mlp 6, cnn 3; when resuming, the run's" },
   { name: "batch-size", type: "integer", min: 1, meta: "N", help: "Samples per mini-batch", defaultText: "64" },
   { name: "lr", type: "number", min: 0, meta: "X", help: "Learning rate", defaultText: "adam 0.001, momentum 0.01, sgd 0.05; twice that for the CNN" },
   { name: "optimizer", type: "string", values: optimizerKinds, help: "Optimizer", defaultText: "adam" },
@@ -39,8 +43,8 @@ export const trainSpec: CommandSpec = {
     { name: "algo", type: "string", values: algorithms, help: "Learning algorithm", defaultText: "zil" },
     { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data: the bundled MNIST digits, a directory of IDX files or a CSV file (label in the last column)", defaultText: "mnist" },
     ...trainingFlags,
-    { name: "out", type: "string", meta: "DIR", help: "Output directory", defaultText: "runs/<model>-<algo>-seed<seed>" },
-    { name: "resume", type: "string", meta: "CHECKPOINT", help: "Continue the run saved in this checkpoint (its seed, algorithm and batch size)" },
+    { name: "out", type: "string", meta: "DIR", help: "Output directory (never one holding another run's checkpoint)", defaultText: "runs/<model>[-<data>]-<algo>-seed<seed>; when resuming, the checkpoint's" },
+    { name: "resume", type: "string", meta: "CHECKPOINT", help: "Continue the run saved in this checkpoint: its model, data, seed, algorithm, batch size and optimizer (flags that differ are refused)" },
   ],
   details: "Progress goes to stderr. Writes checkpoint.ckpt (after every epoch), curves.svg and history.json to the output directory.\n" +
     "Ctrl-C stops after the current batch and saves a checkpoint that --resume continues exactly.",
@@ -70,6 +74,7 @@ export function trainingSettings(flags: Record<string, string | number | boolean
   const kind = (flags.optimizer as OptimizerKind | undefined) ?? "adam";
   const testFraction = (flags["test-fraction"] as number | undefined) ?? 0.2;
   if (testFraction >= 1) throw new UsageError(`--test-fraction: expected a number below 1, got ${testFraction}`);
+  if (flags.lr === 0) throw new UsageError("--lr: expected a number above 0 (at learning rate 0 training changes no weight)");
   return {
     epochs: (flags.epochs as number | undefined) ?? (modelName === "cnn" ? 3 : 6),
     batchSize: (flags["batch-size"] as number | undefined) ?? 64,
@@ -94,6 +99,8 @@ export interface RunResult {
 export async function trainWithProgress(graph: Graph, data: LoadedData, options: {
   label: string; algorithm: Algorithm; settings: TrainingSettings; checkpointPath: string; resume?: ResumableCheckpoint;
   optimizer?: OptimizerConfig;
+  /** The run's description, stored in its checkpoints. */
+  run?: Record<string, unknown>;
 }): Promise<RunResult> {
   const { settings } = options;
   const done = options.resume ? readProgress(options.resume.progress) : undefined;
@@ -121,6 +128,7 @@ export async function trainWithProgress(graph: Graph, data: LoadedData, options:
       onEpoch: reporter.onEpoch,
       checkpointPath: options.checkpointPath,
       saveCheckpoint,
+      run: options.run,
       signal: controller.signal,
     });
     const last = history.epochs[history.epochs.length - 1];
@@ -135,47 +143,139 @@ export function percent(x: number | undefined): string {
   return x === undefined ? "n/a" : `${(100 * x).toFixed(2)}%`;
 }
 
-export async function trainCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
-  let resume: ResumableCheckpoint | undefined;
-  let algorithm = (flags.algo as Algorithm | undefined) ?? "zil";
-  const model = chooseModel((flags.model as string | undefined) ?? "mlp");
+/** The cosine schedule stretched to `totalSteps` when a resumed run goes beyond it (else unchanged). */
+export function stretchedSchedule(config: OptimizerConfig, totalSteps: number): OptimizerConfig {
+  const schedule = config.schedule;
+  if (schedule?.kind !== "cosine" || schedule.totalSteps >= totalSteps) return config;
+  return { ...config, schedule: { ...schedule, totalSteps } };
+}
+
+interface RunPlan {
+  model: string;
+  algorithm: Algorithm;
+  settings: TrainingSettings;
+  data: LoadedData;
+  dir: string;
+  record: RunRecord;
+  /** The resumed run's optimizer (its schedule stretched when the run goes beyond it). */
+  optimizer?: OptimizerConfig;
+  notes: string[];
+}
+
+/** A new run: everything from the flags. */
+function newRun(flags: Flags): RunPlan {
+  const algorithm = (flags.algo as Algorithm | undefined) ?? "zil";
+  const modelFlag = (flags.model as string | undefined) ?? "mlp";
+  const model = chooseModel(modelFlag);
   let settings = trainingSettings(flags, model.name);
-  let optimizer: OptimizerConfig | undefined;
-  if (typeof flags.resume === "string") {
-    resume = loadCheckpoint(flags.resume, { backend: settings.backend });
-    const progress = readProgress(resume.progress);
-    if (flags.seed !== undefined && flags.seed !== progress.seed)
-      throw new UsageError(`--seed ${flags.seed} differs from the checkpoint's seed ${progress.seed}; omit --seed to resume`);
-    if (flags.algo === undefined) algorithm = progress.algorithm;
-    settings.seed = progress.seed;
-    if (flags["batch-size"] === undefined) settings.batchSize = progress.batchSize;
-    // The optimizer as it was configured; --lr and --optimizer would change the run.
-    optimizer = resume.optimizer.config as unknown as OptimizerConfig;
-    if (flags.optimizer !== undefined || flags.lr !== undefined)
-      throw new UsageError("--optimizer and --lr cannot change a resumed run; they come from the checkpoint");
-  }
   const data = loadData((flags.data as string | undefined) ?? "mnist", settings);
-  if (!resume) settings = withSchedule(settings, flags.schedule as string | undefined, data.train.size);
-  else if (flags.schedule !== undefined) throw new UsageError("--schedule cannot change a resumed run; it comes from the checkpoint");
-  const dir = (flags.out as string | undefined) ?? join("runs", `${model.name}-${algorithm}-seed${settings.seed}`);
-  mkdirSync(dir, { recursive: true });
-  const checkpointPath = join(dir, "checkpoint.ckpt");
-  const graph = resume?.graph ?? model.build(settings.seed, data.train, settings.backend);
+  settings = withSchedule(settings, flags.schedule as string | undefined, data.train.size);
+  const record: RunRecord = {
+    model: modelId(modelFlag), data: { source: data.source, fingerprint: data.fingerprint },
+    augment: data.augmented, testFraction: settings.testFraction, epochs: settings.epochs,
+  };
+  const dir = (flags.out as string | undefined) ?? defaultRunFolder(model.name, data.source, algorithm, settings.seed);
+  return { model: model.name, algorithm, settings, data, dir, record, notes: [] };
+}
+
+/**
+ * A resumed run: the model, data, data options, seed, algorithm, batch size and optimizer
+ * come from the checkpoint, and a flag that contradicts them is refused; --epochs may
+ * extend the run (a cosine schedule is then stretched over the new total).
+ */
+function resumedRun(flags: Flags, path: string, checkpoint: ResumableCheckpoint): RunPlan {
+  const progress = readProgress(checkpoint.progress);
+  const record = readRunRecord(progress.run);
+  const differs = (flag: string, value: unknown, recorded: unknown) => {
+    if (flags[flag] !== undefined && value !== recorded)
+      throw new UsageError(`--${flag} ${flags[flag]} differs from the resumed run's ${JSON.stringify(recorded)}; omit it to resume (it comes from the checkpoint)`);
+  };
+  differs("seed", flags.seed, progress.seed);
+  differs("algo", flags.algo, progress.algorithm);
+  differs("batch-size", flags["batch-size"], progress.batchSize);
+  if (flags.optimizer !== undefined || flags.lr !== undefined || flags.schedule !== undefined)
+    throw new UsageError("--optimizer, --lr and --schedule cannot change a resumed run; they come from the checkpoint");
+  if (flags.model !== undefined) {
+    if (!record) throw new UsageError("--model cannot be checked against this checkpoint (it records no run); omit it: the model comes from the checkpoint");
+    differs("model", modelId(flags.model as string), record.model);
+  }
+  if (record) {
+    differs("augment", flags.augment, record.augment);
+    differs("test-fraction", flags["test-fraction"], record.testFraction);
+  }
+  const modelName = record ? (record.model === "mlp" || record.model === "cnn" ? record.model : basename(record.model, ".json")) : "model";
+  const settings = trainingSettings(flags, modelName);
+  settings.seed = progress.seed;
+  settings.batchSize = progress.batchSize;
+  settings.epochs = (flags.epochs as number | undefined) ?? record?.epochs ?? settings.epochs;
+  if (record) {
+    settings.augment = record.augment;
+    settings.testFraction = record.testFraction;
+  }
+  if (settings.epochs <= progress.epoch)
+    throw new UsageError(`the run already completed ${progress.epoch} epochs; pass --epochs N with N above ${progress.epoch} to train further`);
+  const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
+  if (flags.data === undefined && source !== "mnist" && !existsSync(source))
+    throw new UsageError(`the run was trained on ${source}, which is no longer there; pass --data with the same samples`);
+  const data = loadData(source, { ...settings, numClasses: checkpoint.graph.output.size });
+  if (record && data.fingerprint !== record.data.fingerprint)
+    throw new UsageError(`--data ${source}: these samples (fingerprint ${data.fingerprint}) are not the ones the run was trained on ` +
+      `(${record.data.source}, fingerprint ${record.data.fingerprint})`);
+
+  const notes: string[] = [];
+  const stored = checkpoint.optimizer.config as unknown as OptimizerConfig;
+  const totalSteps = settings.epochs * Math.ceil(data.train.size / settings.batchSize);
+  const optimizer = stretchedSchedule(stored, totalSteps);
+  if (optimizer !== stored) {
+    const before = (stored.schedule as { totalSteps: number }).totalSteps;
+    const rate = scheduledLearningRate(optimizer.learningRate, optimizer.schedule!, checkpoint.optimizer.step);
+    notes.push(`the cosine schedule is stretched from ${before} to ${totalSteps} steps (${settings.epochs} epochs): ` +
+      `the learning rate continues at ${rate.toPrecision(3)} (${((100 * rate) / optimizer.learningRate).toFixed(0)}% of ${optimizer.learningRate})`);
+  }
+  return {
+    model: modelName, algorithm: progress.algorithm, settings, data, optimizer, notes,
+    dir: (flags.out as string | undefined) ?? dirname(path),
+    record: { ...(record ?? { model: modelName, data: { source: data.source, fingerprint: data.fingerprint }, augment: data.augmented, testFraction: settings.testFraction }), epochs: settings.epochs },
+  };
+}
+
+export async function trainCommand(flags: Flags, out: (line: string) => void): Promise<number> {
+  const backend = flags.backend as BackendName | undefined;
+  const resumePath = typeof flags.resume === "string" ? flags.resume : undefined;
+  const resume = resumePath ? loadCheckpoint(resumePath, { backend }) : undefined;
+  let graph: Graph | undefined = resume?.graph;
   try {
-    process.stderr.write(`${data.description}\n${resume ? `resuming ${flags.resume}` : `model ${model.name}, ${graph.parameterCount.toLocaleString("en-US")} parameters`}, ` +
-      `${algorithmLabels[algorithm]}, ${graph.backend.name}\n`);
-    const result = await trainWithProgress(graph, data, { label: algorithmLabels[algorithm], algorithm, settings, checkpointPath, resume, optimizer });
-    const svgPath = join(dir, "curves.svg");
-    writeFileSync(svgPath, trainingCurvesSvg([{ label: algorithmLabels[algorithm], history: result.history }],
-      { title: `${model.name} on ${(flags.data as string | undefined) ?? "mnist"}: ${algorithmLabels[algorithm]}` }));
-    writeFileSync(join(dir, "history.json"), JSON.stringify(result.history, null, 2) + "\n");
-    if (result.history.interrupted) out(`interrupted; continue with: pcgraph train --resume ${checkpointPath}`);
-    out(`test accuracy: ${percent(result.testAccuracy)}${result.history.stoppedEarly ? " (stopped early)" : ""}`);
-    out(`training took ${result.seconds.toFixed(1)} s`);
-    out(`checkpoint: ${checkpointPath}`);
-    out(`training curves: ${svgPath}`);
-    return 0;
+    const plan = resume ? resumedRun(flags, resumePath!, resume) : newRun(flags);
+    const { algorithm, settings, data, dir } = plan;
+    checkRunFolder(dir, plan.record, algorithm, settings.seed, resumePath);
+    graph ??= chooseModel((flags.model as string | undefined) ?? "mlp").build(settings.seed, data.train, backend);
+    const removeIfEmpty = makeRunFolder(dir);
+    const checkpointPath = join(dir, "checkpoint.ckpt");
+    try {
+      process.stderr.write(`${data.description}\n${resume ? `resuming ${resumePath}` : `model ${plan.model}, ${graph.parameterCount.toLocaleString("en-US")} parameters`}, ` +
+        `${algorithmLabels[algorithm]}, ${graph.backend.name}\n`);
+      for (const note of plan.notes) process.stderr.write(`${note}\n`);
+      const result = await trainWithProgress(graph, data, {
+        label: algorithmLabels[algorithm], algorithm, settings, checkpointPath, resume, optimizer: plan.optimizer, run: { ...plan.record },
+      });
+      const svgPath = join(dir, "curves.svg");
+      writeFileAtomic(svgPath, trainingCurvesSvg([{ label: algorithmLabels[algorithm], history: result.history }],
+        { title: `${plan.model} on ${data.source === "mnist" ? "MNIST" : basename(data.source)}: ${algorithmLabels[algorithm]}` }));
+      writeFileAtomic(join(dir, "history.json"), JSON.stringify(result.history, null, 2) + "\n");
+      if (result.history.interrupted) out(`interrupted; continue with: pcgraph train --resume ${checkpointPath}`);
+      if (data.test.size === 0) {
+        const last = result.history.epochs[result.history.epochs.length - 1];
+        out(`no test set (--test-fraction 0); final training loss: ${last ? last.trainLoss.toFixed(4) : "n/a"}`);
+      } else out(`test accuracy: ${percent(result.testAccuracy)}${result.history.stoppedEarly ? " (stopped early)" : ""}`);
+      out(`training took ${result.seconds.toFixed(1)} s`);
+      out(`checkpoint: ${checkpointPath}`);
+      out(`training curves: ${svgPath}`);
+      return 0;
+    } catch (error) {
+      removeIfEmpty();
+      throw error;
+    }
   } finally {
-    graph.dispose();
+    graph?.dispose();
   }
 }

@@ -24,14 +24,53 @@ export interface AtomicWriteOptions {
 
 let counter = 0;
 
+/** True unless no process with this id exists (a process of another user counts as alive). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/**
+ * Removes temporary files of earlier writes to `path` whose writer no longer runs (killed
+ * between writing and renaming): `.<name>.<pid>.<time>.<n>.tmp` beside `path`.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = nodeFs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const pid = Number(name.slice(prefix.length).split(".")[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    try {
+      nodeFs.unlinkSync(join(dir, name));
+      removed.push(join(dir, name));
+    } catch {
+      // another writer removed it first
+    }
+  }
+  return removed;
+}
+
 /**
  * Writes `data` to `path` so that readers see either the old file or the complete new one:
  * the data goes to a temporary file in the same directory, is flushed to disk (fsync) and
  * renamed over `path`. On failure the temporary file is removed and the old file is left
- * as it was.
+ * as it was; temporary files left by a writer that was killed are removed on the next write.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): void {
   const fs = options.fs ?? nodeFs;
+  removeStaleTemporaries(path);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${counter++}.tmp`);
   let fd: number | undefined;
