@@ -264,6 +264,7 @@ async function runTraining() {
     showError(error);
   } finally {
     training = false;
+    if (lastInput) classify(lastInput); // the note no longer says "(training…)"
     ui.train.textContent = "Train";
     ui.train.classList.remove("stop");
     ui.reset.disabled = false;

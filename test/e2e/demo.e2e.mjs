@@ -78,11 +78,16 @@ try {
   const dataset = (await page.textContent("#dataset")).trim();
   check("digits loaded and split", /10,000 bundled MNIST digits: 8,000 train \/ 2,000 test/.test(dataset), dataset);
 
+  // A drawing made before training is classified again as training goes and once it ends.
+  const early = await page.locator("#draw").boundingBox();
+  await stroke(page, early, Array.from({ length: 17 }, (_, i) => [142 - i * 0.6, 45 + i * 12]));
   const trainStarted = performance.now();
   await page.click("#train");
   await page.waitForFunction(() => Number(document.body.dataset.epochsDone) >= 1 || document.body.dataset.state === "error", null, { timeout: 90_000 });
   await page.waitForFunction(() => document.body.dataset.state !== "training", null, { timeout: 30_000 });
   const trainSeconds = (performance.now() - trainStarted) / 1000;
+  const note = (await page.textContent("#prediction-note")).trim();
+  check("after training the prediction note no longer says training", /after 1 epoch$/.test(note), note);
 
   const status = (await page.textContent("#status")).trim();
   check("status line reports the finished epoch with samples/s", /^epoch 1 done in [\d.]+ s · [\d,]+ samples\/s/.test(status), status);
