@@ -1,7 +1,8 @@
 // Reusable scratch tensors for kernels that cannot accumulate in place, so hot loops
-// allocate nothing after their first pass. `releaseScratch()` frees the pool.
+// allocate nothing after their first pass. `releaseScratch()` frees the pool. Pooled
+// tensors belong to no `tidy` scope and are counted apart in memory().scratch.
 import type { Backend } from "./backend/kernels.js";
-import { Tensor } from "./tensor.js";
+import { adoptAsScratch, Tensor } from "./tensor.js";
 
 const pools = new Map<Backend, Map<string, Tensor[]>>();
 
@@ -12,7 +13,7 @@ export function withScratch<T>(backend: Backend, shape: readonly number[], fn: (
   const key = shape.join(",");
   let free = byShape.get(key);
   if (!free) byShape.set(key, (free = []));
-  const scratch = free.pop() ?? new Tensor(shape, backend);
+  const scratch = free.pop() ?? adoptAsScratch(new Tensor(shape, backend));
   try {
     return fn(scratch);
   } finally {

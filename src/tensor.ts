@@ -19,6 +19,9 @@ interface LiveCount {
 }
 
 const live = new Map<Backend, LiveCount>();
+/** Tensors of the kernels' scratch pool (scratch.ts): counted apart from the user's. */
+const scratch = new Map<Backend, LiveCount>();
+const pooled = new WeakSet<Tensor>();
 const scopes: Set<Tensor>[] = [];
 
 export function sizeOf(shape: Shape): number {
@@ -135,7 +138,7 @@ export class Tensor {
     if (this.#address === null) return;
     this.backend.free(this.#address);
     this.#address = null;
-    const count = live.get(this.backend)!;
+    const count = (pooled.has(this) ? scratch : live).get(this.backend)!;
     count.tensors -= 1;
     count.bytes -= this.size * this.backend.bytesPerElement;
     for (const scope of scopes) scope.delete(this);
@@ -226,27 +229,54 @@ export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
 }
 
 export interface MemoryInfo {
-  /** Tensors not yet disposed, over all backends. */
+  /** Tensors not yet disposed, over all backends (the kernels' scratch pool aside). */
   numTensors: number;
   /** Bytes held by those tensors. */
   numBytes: number;
+  /**
+   * The scratch pool: buffers the library reuses across calls for kernels that cannot
+   * work in place (freed by `releaseScratch()`, reallocated when next needed).
+   */
+  scratch: { numTensors: number; numBytes: number };
   /** Per backend: live tensors, their bytes, and the memory the backend reserved. */
   backends: { name: string; numTensors: number; numBytes: number; reservedBytes: number }[];
 }
 
 /** What is alive: the leak check for long runs. */
 export function memory(): MemoryInfo {
-  const backends = [...live.entries()].map(([backend, count]) => ({
+  const backends = [...new Set([...live.keys(), ...scratch.keys()])].map((backend) => ({
     name: backend.name,
-    numTensors: count.tensors,
-    numBytes: count.bytes,
+    numTensors: live.get(backend)?.tensors ?? 0,
+    numBytes: live.get(backend)?.bytes ?? 0,
     reservedBytes: backend.reservedBytes(),
   }));
+  const pool = [...scratch.values()];
   return {
     numTensors: backends.reduce((s, b) => s + b.numTensors, 0),
     numBytes: backends.reduce((s, b) => s + b.numBytes, 0),
+    scratch: { numTensors: pool.reduce((s, c) => s + c.tensors, 0), numBytes: pool.reduce((s, c) => s + c.bytes, 0) },
     backends,
   };
+}
+
+/**
+ * Internal (scratch.ts): moves a fresh tensor into the scratch pool's count and out of
+ * every `tidy` scope, so neither a leak check nor the end of a scope mistakes it for the
+ * user's.
+ */
+export function adoptAsScratch(t: Tensor): Tensor {
+  if (pooled.has(t) || t.isDisposed) return t;
+  pooled.add(t);
+  const bytes = t.size * t.backend.bytesPerElement;
+  const from = live.get(t.backend)!;
+  from.tensors -= 1;
+  from.bytes -= bytes;
+  const to = scratch.get(t.backend) ?? { tensors: 0, bytes: 0 };
+  to.tensors += 1;
+  to.bytes += bytes;
+  scratch.set(t.backend, to);
+  for (const scope of scopes) scope.delete(t);
+  return t;
 }
 
 /**

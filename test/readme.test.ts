@@ -29,16 +29,35 @@ blocks.forEach((code, i) => {
       .replaceAll(`from "pcgraph/node"`, `from ${JSON.stringify(nodeEntry)}`);
     writeFileSync(file, source);
     const log = console.log;
-    console.log = () => undefined;
+    const printed: unknown[] = [];
+    console.log = (value: unknown) => void printed.push(value);
     try {
       await import(pathToFileURL(file).href);
     } finally {
       console.log = log;
       rmSync(dir, { recursive: true, force: true });
     }
-    releaseScratch();
+    // After the example's own clean-up, not after releaseScratch(): what a reader sees.
     assert.is(memory().numTensors, before, "the example frees every tensor it creates");
+    releaseScratch();
+    checkPrintedValues(code, printed);
   });
 });
+
+/**
+ * A `console.log(...)` line whose comment ends in ": <number>" (or ": ~<number>") states what
+ * it prints: exactly that number, or (with ~) a number within a factor of 10 of it.
+ */
+function checkPrintedValues(code: string, printed: unknown[]): void {
+  const logLines = code.split("\n").filter((line) => /^\s*console\.log\(/.test(line));
+  logLines.forEach((line, k) => {
+    const claim = /\/\/.*?:\s*(~?)(-?\d+(?:\.\d+)?(?:e-?\d+)?)\b/.exec(line);
+    if (!claim) return;
+    const value = Number(printed[k]);
+    const stated = Number(claim[2]);
+    const ok = claim[1] === "~" ? stated !== 0 && value / stated >= 0.1 && value / stated <= 10 : value === stated;
+    assert.ok(ok, `README says ${claim[1]}${claim[2]} for \`${line.trim()}\`, the example prints ${String(printed[k])}`);
+  });
+}
 
 readme.run();

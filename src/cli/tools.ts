@@ -83,7 +83,7 @@ export function infoCommand(flags: Record<string, string | number | boolean>, ou
   out(`runtime supports wasm SIMD: ${info.simdSupportedByRuntime ? "yes" : "no"}`);
   out(`backend memory reserved: ${(info.reservedBytes / 1024 / 1024).toFixed(2)} MiB`);
   const m = memory();
-  out(`live tensors: ${m.numTensors} (${m.numBytes} bytes)`);
+  out(`live tensors: ${m.numTensors} (${m.numBytes} bytes); scratch pool: ${m.scratch.numTensors} (${m.scratch.numBytes} bytes)`);
   for (const b of m.backends)
     out(`  ${b.name}: ${b.numTensors} tensors, ${b.numBytes} bytes, ${(b.reservedBytes / 1024 / 1024).toFixed(2)} MiB reserved`);
   out(`node ${process.versions.node}, ${process.platform}-${process.arch}`);

@@ -41,10 +41,10 @@ for (const [name, make] of models())
       const optimizer = createOptimizer({ kind: "adam", learningRate: 1e-3 });
       const step = () => optimizer.step(graph, engine.run(batch).gradients);
       for (let i = 0; i < 5; i++) step();
-      const tensors = memory().numTensors;
+      const tensors = memory().numTensors + memory().scratch.numTensors;
       const reserved = graph.backend.reservedBytes();
       for (let i = 0; i < 300; i++) step();
-      assert.is(memory().numTensors, tensors, "live tensors");
+      assert.is(memory().numTensors + memory().scratch.numTensors, tensors, "live tensors and scratch");
       assert.is(graph.backend.reservedBytes(), reserved, "wasm memory");
       optimizer.dispose();
       engine.dispose();
