@@ -33,10 +33,14 @@ export function readRunRecord(run: unknown): RunRecord | undefined {
   return r;
 }
 
+/** "-<name of the data>" for a folder name; "" for the bundled MNIST. */
+export function dataSuffix(dataSource: string): string {
+  return dataSource === "mnist" ? "" : `-${basename(dataSource, extname(dataSource)).replace(/[^\w.-]+/g, "_")}`;
+}
+
 /** runs/<model>-<algorithm>-seed<seed>, with the data's name after the model unless it is the bundled MNIST. */
 export function defaultRunFolder(model: string, dataSource: string, algorithm: string, seed: number): string {
-  const data = dataSource === "mnist" ? "" : `-${basename(dataSource, extname(dataSource)).replace(/[^\w.-]+/g, "_")}`;
-  return join("runs", `${model}${data}-${algorithm}-seed${seed}`);
+  return join("runs", `${model}${dataSuffix(dataSource)}-${algorithm}-seed${seed}`);
 }
 
 /**

@@ -1,17 +1,17 @@
 // `pcgraph start` (npm start): the headline experiment. The same model, seed, data and
 // optimizer trained twice, once with Z-IL and once with backprop; Z-IL's updates equal BP's,
 // so the two runs end with the same weights up to float32 rounding.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { basename, extname, join } from "node:path";
+import { basename, join } from "node:path";
 import type { Graph } from "../graph/graph.js";
+import { writeFileAtomic } from "../node/files.js";
 import type { Algorithm } from "../train/gradients.js";
 import { trainingCurvesSvg } from "../train/plot.js";
 import type { CommandSpec } from "./args.js";
-import { loadData } from "./data.js";
+import { loadData, type LoadedData } from "./data.js";
 import { subset, type Dataset } from "../train/data/dataset.js";
 import { fit } from "../train/fit.js";
 import { chooseModel, type ModelChoice } from "./models.js";
-import type { RunRecord } from "./runs.js";
+import { dataSuffix, makeRunFolder, type RunRecord } from "./runs.js";
 import {
   algorithmLabels, percent, trainingFlags, trainingSettings, trainWithProgress, withSchedule, type RunResult, type TrainingSettings,
 } from "./train.js";
@@ -70,9 +70,18 @@ export async function startCommand(flags: Record<string, string | number | boole
   const model = chooseModel((flags.model as string | undefined) ?? "mlp");
   const data = loadData((flags.data as string | undefined) ?? "mnist", trainingSettings(flags, model.name));
   const settings = withSchedule(trainingSettings(flags, model.name), flags.schedule as string | undefined, data.train.size);
-  const dataName = data.source === "mnist" ? "" : `-${basename(data.source, extname(data.source)).replace(/[^\w.-]+/g, "_")}`;
-  const dir = (flags.out as string | undefined) ?? join("runs", `start-${model.name}${dataName}-seed${settings.seed}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = (flags.out as string | undefined) ?? join("runs", `start-${model.name}${dataSuffix(data.source)}-seed${settings.seed}`);
+  const removeIfEmpty = makeRunFolder(dir);
+  try {
+    return await compareRuns(model, data, settings, dir, flags, out);
+  } catch (error) {
+    removeIfEmpty();
+    throw error;
+  }
+}
+
+async function compareRuns(model: ModelChoice, data: LoadedData, settings: TrainingSettings, dir: string,
+  flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
   const run: RunRecord = {
     model: model.name, data: { source: data.source, fingerprint: data.fingerprint }, augment: data.augmented,
     testFraction: settings.testFraction, epochs: settings.epochs,
@@ -97,9 +106,9 @@ export async function startCommand(flags: Record<string, string | number | boole
   const [zil, bp] = runs;
   const difference = maxWeightDifference(zil.weights, bp.weights);
   const svgPath = join(dir, "curves.svg");
-  writeFileSync(svgPath, trainingCurvesSvg(runs.map((r) => ({ label: algorithmLabels[r.algorithm], history: r.result.history })),
-    { title: `${model.name.toUpperCase()} on ${(flags.data as string | undefined) ?? "MNIST"}: Z-IL and backprop from the same seed` }));
-  writeFileSync(join(dir, "histories.json"), JSON.stringify({ zil: zil.result.history, bp: bp.result.history }, null, 2) + "\n");
+  writeFileAtomic(svgPath, trainingCurvesSvg(runs.map((r) => ({ label: algorithmLabels[r.algorithm], history: r.result.history })),
+    { title: `${model.name.toUpperCase()} on ${data.source === "mnist" ? "MNIST" : basename(data.source)}: Z-IL and backprop from the same seed` }));
+  writeFileAtomic(join(dir, "histories.json"), JSON.stringify({ zil: zil.result.history, bp: bp.result.history }, null, 2) + "\n");
   out("");
   out(`Z-IL: test accuracy ${percent(zil.result.testAccuracy)}, ${zil.result.seconds.toFixed(1)} s`);
   out(`BP:   test accuracy ${percent(bp.result.testAccuracy)}, ${bp.result.seconds.toFixed(1)} s`);

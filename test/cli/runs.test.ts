@@ -176,6 +176,9 @@ test("a run that fails leaves no folder behind; a value beyond float32 is named 
   assert.is(overflow.code, 1);
   assert.match(overflow.stderr, "non-finite");
   assert.not.ok(existsSync(join(temp, "failing")), "no empty folders");
+  const start = await cli("start", "--data", blobs, "--epochs", "1", "--optimizer", "sgd", "--lr", "1e39", "--out", out);
+  assert.is(start.code, 1);
+  assert.not.ok(existsSync(join(temp, "failing")), "start leaves none either");
   const huge = join(temp, "huge.csv");
   writeFileSync(huge, "1,2,0\n3,1e39,1\n");
   const bad = await cli("train", "--data", huge, "--out", join(temp, "huge-run"));
