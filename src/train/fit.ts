@@ -9,9 +9,10 @@
 // resumed ends with the same weights, bit for bit, as one that ran straight through.
 import type { Graph } from "../graph/graph.js";
 import type { PCOptions } from "../pc/engine.js";
+import type { Tensor } from "../tensor.js";
 import { batches, numBatches, type Dataset } from "./data/dataset.js";
 import { BatchTensors, checkDatasetFits, evaluate } from "./evaluate.js";
-import { TrainingError } from "./errors.js";
+import { checkFinite, TrainingError } from "./errors.js";
 import { algorithms, gradientEngine, type Algorithm, type GradientEngine } from "./gradients.js";
 import { createOptimizer, firstStepAtZeroRate, invalidOption, isOptimizer, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerStateData } from "./optimizers.js";
 
@@ -349,6 +350,13 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
         }
       }
 
+      // Finite gradients can still overflow a parameter (a huge learning rate): caught here,
+      // before the epoch is evaluated or saved.
+      try {
+        checkFinite("parameter", graph.parameters.map((p): [string, Tensor] => [p.name, p.tensor]), "the updates overflowed it; lower the learning rate");
+      } catch (error) {
+        throw new TrainingError(`epoch ${epochIndex + 1}: ${(error as Error).message}`);
+      }
       const record: EpochRecord = {
         epoch: epochIndex + 1,
         trainLoss: progress.partial.lossSum / progress.partial.samples,

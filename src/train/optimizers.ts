@@ -56,8 +56,8 @@ export interface Optimizer {
    * Applies one update from dL/dtheta by parameter name to `parameters` (default: every
    * parameter of `graph`); the others stay frozen. An optimizer keeps to the graph and the
    * parameter list of its first step. Throws a TrainingError naming the parameter, and
-   * changes nothing, when a gradient has a NaN or infinite entry; throws one naming the
-   * parameter when an update overflows it.
+   * changes nothing, when a gradient has a NaN or infinite entry (one streaming
+   * countNonFinite pass over each gradient).
    */
   step(graph: Graph, gradients: Map<string, Tensor>, parameters?: readonly Parameter[]): void;
   /** The learning rate the next step will use (after the schedule). */
@@ -318,8 +318,6 @@ class KernelOptimizer implements Optimizer {
       }
     }
     this.stepCount = t;
-    checkFinite("parameter", this.bound.map((b): [string, Tensor] => [b.param.name, b.param.tensor]),
-      `the update at learning rate ${lr} overflowed it; lower the learning rate`);
   }
 
   state(): OptimizerStateData {
