@@ -24,6 +24,10 @@ export { PCState, type PCBatch } from "./pc/state.js";
 export { inferenceStep, feedback, ParameterAccumulator } from "./pc/dynamics.js";
 export { randomGraph, randomBatch, drawFromRandom, type Draw, type RandomGraph } from "./pc/random-graph.js";
 export { runVerify, compareWithBackprop, gradientDivergence, type VerifyOptions, type VerifyReport } from "./pc/verify.js";
+export {
+  verifyGraph, formatVerifyReport, allowedLosses, caseDivergence,
+  type VerifyGraphOptions, type VerifyGraphReport, type VerifyCase, type VerifyCounterexample, type VerifyTableRow,
+} from "./pc/verify-graph.js";
 export { predify, PredifiedNetwork, type Pcoder, type PredifyStep, type PredifyRun, type PredifyOptions, type RateOverrides } from "./pc/predify.js";
 export {
   checkPredifyConfig, parsePredifyConfig, predifyConfigSchema, predifyDefaults, PredifyConfigError,

@@ -12,7 +12,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli } from "../../src/cli/main.js";
 import { loadCheckpoint } from "../../src/node/checkpoint-files.js";
-import { removeStaleTemporaries, writeFileAtomic } from "../../src/node/files.js";
+import { removeStaleTemporaries, saveModel, writeFileAtomic } from "../../src/node/files.js";
 
 const test = suite("cli runs");
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -223,6 +223,34 @@ test("start prints each run's accuracy once", async () => {
   const start = await cli("start", "--data", blobs, "--epochs", "1", "--f64-steps", "1", "--out", join(temp, "start"), ...fast);
   assert.is(start.code, 0, start.stderr);
   assert.is(start.stdout.split("\n").filter((l) => /test accuracy/.test(l)).length, 2, start.stdout);
+});
+
+test("verify --model checks a checkpoint, a saved model and a graph spec, printing the divergence table", async () => {
+  const out = join(temp, "verify-run");
+  assert.is((await cli("train", "--data", blobs, "--epochs", "1", "--out", out, ...fast)).code, 0);
+  const checkpoint = await cli("verify", "--model", join(out, "checkpoint.ckpt"), "--runs", "6", "--seed", "3");
+  assert.is(checkpoint.code, 0, checkpoint.stderr);
+  assert.match(checkpoint.stdout, "checked 6 cases (seed 3)");
+  for (const row of ["| reference-f64 | softmaxCrossEntropy |", "| reference-f64 | mse |", "| wasm-simd | softmaxCrossEntropy |", "| wasm-simd | mse |"])
+    assert.match(checkpoint.stdout, row);
+  assert.match(checkpoint.stdout, "equal backprop's on this model in every case checked");
+  const c = loadCheckpoint(join(out, "checkpoint.ckpt"));
+  const saved = join(temp, "saved-model");
+  saveModel(saved, c.graph);
+  const spec = join(temp, "spec.json");
+  writeFileSync(spec, JSON.stringify(c.graph.spec));
+  c.graph.dispose();
+  for (const model of [saved, join(saved, "model.json"), spec]) {
+    const r = await cli("verify", "--model", model, "--runs", "3", "--max-batch", "4", "--perturbation", "0");
+    assert.is(r.code, 0, `${model}: ${r.stderr}`);
+    assert.match(r.stdout, "| within |");
+  }
+  const missing = await cli("verify", "--model", join(temp, "nothing.ckpt"));
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, "no such file");
+  const stray = await cli("verify", "--max-batch", "3");
+  assert.is(stray.code, 2);
+  assert.match(stray.stderr, "apply to --model");
 });
 
 test("a reader that closes the pipe early gets no EPIPE stack trace, and the command exits 0", async () => {
