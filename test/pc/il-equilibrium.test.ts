@@ -169,7 +169,7 @@ leakChecked("on any 5-layer MLP with smooth activations IL's defaults converge w
           graph.dispose();
         }
       }),
-    { numRuns: 12 },
+    { numRuns: 8 },
   );
 });
 
