@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import type { BackendName } from "../backend/load.js";
 import type { Graph } from "../graph/graph.js";
 import { loadCheckpoint, saveCheckpoint } from "../node/checkpoint-files.js";
+import { datasetFingerprint } from "../train/data/fingerprint.js";
 import { loadFashionMnist } from "../node/fashion-mnist.js";
 import { loadModel } from "../node/files.js";
 import { readPredifyConfig } from "../node/predify-config.js";
@@ -66,7 +67,10 @@ export const predifySpec: CommandSpec = {
 function loadPredifyData(value: string, seed: number, testFraction: number): LoadedData {
   if (value !== "fashion") return loadData(value, { seed, testFraction, augment: false });
   const { train, test } = loadFashionMnist();
-  return { train, test, description: `Fashion-MNIST: ${train.size} train / ${test.size} test` };
+  return {
+    train, test, source: "fashion", fingerprint: datasetFingerprint(train, test), augmented: false,
+    description: `Fashion-MNIST: ${train.size} train / ${test.size} test`,
+  };
 }
 
 function loadBackbone(path: string, backend: BackendName | undefined): { graph: Graph; seed?: number } {

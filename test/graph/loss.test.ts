@@ -11,20 +11,14 @@ import { predict } from "../../src/graph/forward.js";
 import { lossValue, outputError } from "../../src/graph/loss.js";
 import { pcGradients, type PCOptions } from "../../src/pc/engine.js";
 import { backprop, type Batch } from "../../src/reference/backprop.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, tensor, type Tensor } from "../../src/tensor.js";
+import { tensor, type Tensor } from "../../src/tensor.js";
 import { randomArray, seed } from "../arbitraries.js";
+import { leakChecked as leakCheckedTest } from "../util/leaks.js";
 
 const test = suite("loss gradients");
 
-/** Runs a test body, then checks inside the same test that it freed every tensor. */
-function leakChecked(name: string, body: () => void): void {
-  test(name, () => {
-    body();
-    releaseScratch();
-    assert.is(memory().numTensors, 0, "no tensor leaked");
-  });
-}
+/** A test that checks, inside itself, that it freed every tensor. */
+const leakChecked = leakCheckedTest(test);
 
 const classes = 4;
 type RowKind = "oneHot" | "twoHot" | "soft" | "zero";

@@ -11,20 +11,14 @@ import { isFree } from "../../src/pc/dynamics.js";
 import type { PCState } from "../../src/pc/state.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
 import type { Batch } from "../../src/reference/backprop.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, type Tensor } from "../../src/tensor.js";
+import type { Tensor } from "../../src/tensor.js";
 import { seed } from "../arbitraries.js";
+import { leakChecked as leakCheckedTest } from "../util/leaks.js";
 
 const test = suite("IL equilibrium");
 
-/** Runs a test body, then checks inside the same test that it freed every tensor. */
-function leakChecked(name: string, body: () => void): void {
-  test(name, () => {
-    body();
-    releaseScratch();
-    assert.is(memory().numTensors, 0, "no tensor leaked");
-  });
-}
+/** A test that checks, inside itself, that it freed every tensor. */
+const leakChecked = leakCheckedTest(test);
 
 type Smooth = "tanh" | "gelu" | "sigmoid" | "softplus";
 

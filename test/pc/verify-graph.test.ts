@@ -9,17 +9,12 @@ import { allowedLosses, formatVerifyReport, verifyGraph } from "../../src/pc/ver
 import { releaseScratch } from "../../src/scratch.js";
 import { memory } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
+import { leakChecked as leakCheckedTest } from "../util/leaks.js";
 
 const test = suite("verifyGraph");
 
-/** Runs a test body, then checks inside the same test that it freed every tensor. */
-function leakChecked(name: string, body: () => void | Promise<void>): void {
-  test(name, async () => {
-    await body();
-    releaseScratch();
-    assert.is(memory().numTensors, 0, "no tensor leaked");
-  });
-}
+/** A test that checks, inside itself, that it freed every tensor. */
+const leakChecked = leakCheckedTest(test);
 
 /** h = relu(dense(x)); y = dense(tanh(dense(h)) + h): two paths of unequal length from h, which Z-IL must level. */
 function skipGraph(backend: "wasm-simd" | "reference-f64" = "wasm-simd"): Graph {

@@ -6,8 +6,6 @@ import * as assert from "uvu/assert";
 import { layers, sequential } from "../../src/graph/builder.js";
 import type { Graph } from "../../src/graph/graph.js";
 import { Random } from "../../src/random.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory } from "../../src/tensor.js";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { makeDataset, type Dataset } from "../../src/train/data/dataset.js";
 import { datasetFingerprint } from "../../src/train/data/fingerprint.js";
@@ -15,17 +13,12 @@ import { parseCsv } from "../../src/train/data/csv.js";
 import { TrainingError } from "../../src/train/errors.js";
 import { fit, type FitOptions, type ResumableCheckpoint } from "../../src/train/fit.js";
 import { firstStepAtZeroRate, resolveOptimizerConfig } from "../../src/train/optimizers.js";
+import { leakChecked as leakCheckedTest } from "../util/leaks.js";
 
 const test = suite("continuing runs");
 
-/** Runs a test body, then checks inside the same test that it freed every tensor. */
-function leakChecked(name: string, body: () => void | Promise<void>): void {
-  test(name, async () => {
-    await body();
-    releaseScratch();
-    assert.is(memory().numTensors, 0, "no tensor leaked");
-  });
-}
+/** A test that checks, inside itself, that it freed every tensor. */
+const leakChecked = leakCheckedTest(test);
 
 function blobs(size: number, seed: number): Dataset {
   const random = new Random(seed);

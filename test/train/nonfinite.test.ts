@@ -8,8 +8,7 @@ import { InvalidArgumentError } from "../../src/backend/errors.js";
 import { SerializationError } from "../../src/graph/errors.js";
 import { layers, sequential } from "../../src/graph/builder.js";
 import type { Graph } from "../../src/graph/graph.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, tensor } from "../../src/tensor.js";
+import { tensor } from "../../src/tensor.js";
 import { encodeCheckpoint } from "../../src/train/checkpoint.js";
 import { parseCsv } from "../../src/train/data/csv.js";
 import { makeDataset, type Dataset } from "../../src/train/data/dataset.js";
@@ -17,17 +16,12 @@ import { DataFormatError } from "../../src/train/data/errors.js";
 import { TrainingError } from "../../src/train/errors.js";
 import { fit, type TrainingCheckpoint } from "../../src/train/fit.js";
 import { createOptimizer, optimizerKinds } from "../../src/train/optimizers.js";
+import { leakChecked as leakCheckedTest } from "../util/leaks.js";
 
 const test = suite("non-finite values");
 
-/** Runs a test body, then checks inside the same test that it freed every tensor. */
-function leakChecked(name: string, body: () => void | Promise<void>): void {
-  test(name, async () => {
-    await body();
-    releaseScratch();
-    assert.is(memory().numTensors, 0, "no tensor leaked");
-  });
-}
+/** A test that checks, inside itself, that it freed every tensor. */
+const leakChecked = leakCheckedTest(test);
 
 function throwsWith(fn: () => unknown, type: Function, ...parts: string[]): void {
   try {
