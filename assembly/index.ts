@@ -9,3 +9,4 @@ export * from "./kernels/activations";
 export * from "./kernels/reductions";
 export * from "./kernels/softmax";
 export * from "./kernels/optimizers";
+export * from "./kernels/distances";

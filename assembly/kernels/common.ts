@@ -17,7 +17,8 @@ export function scaleBy(n: usize, beta: f32, out: usize): void {
 // slot, so nested use (a convolution calling gemm) never frees a block still in use.
 export const CONV_SCRATCH: i32 = 0;
 export const GEMM_SCRATCH: i32 = 1;
-const SLOTS: i32 = 2;
+export const DISTANCE_SCRATCH: i32 = 2;
+const SLOTS: i32 = 3;
 const scratchPointers = memory.data(SLOTS * sizeof<usize>());
 const scratchSizes = memory.data(SLOTS * sizeof<usize>());
 

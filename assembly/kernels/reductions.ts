@@ -126,6 +126,13 @@ export function rowSum(rows: i32, cols: i32, x: usize, out: usize): void {
   }
 }
 
+/** out[r] = sum over c of x[r, c]^2 (squares exact and accumulated in f64, stored as f32). */
+export function rowSumSquares(rows: i32, cols: i32, x: usize, out: usize): void {
+  for (let r = 0; r < rows; r++) {
+    store<f32>(out + at(r), <f32>sumF64(cols, x + at(r * cols), true));
+  }
+}
+
 /**
  * Maximum of n elements; -Infinity when n = 0, NaN when one of them is NaN (as Math.max).
  * Between equal zeros of both signs it may return -0 where Math.max returns +0.

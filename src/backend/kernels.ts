@@ -163,6 +163,29 @@ export interface Kernels {
   /** Numerically stable softmax of each row. */
   softmaxRows(rows: number, cols: number, x: Address, out: Address): void;
   logSoftmaxRows(rows: number, cols: number, x: Address, out: Address): void;
+  /** out[r] = sum over c of x[r, c]^2. */
+  rowSumSquares(rows: number, cols: number, x: Address, out: Address): void;
+
+  // ---- distances: queries Q [batch, d] against memory rows M [n, d]; out is [batch, n] ------
+  // Each output row depends on its own query only. Masks weight entry k of query b by
+  // w = masks[b * maskStride + k] >= 0 (a 0/1 mask: distance over the known entries);
+  // maskStride 0 gives every query the same mask.
+  /**
+   * out[b, i] = |q_b - m_i|^2, with memoryNorms[i] = |m_i|^2 (rowSumSquares of M). The f32
+   * kernels use |q|^2 + |m|^2 - 2 q.m (one GEMM) and recompute directly every entry the
+   * identity would cancel in: accurate to 4 (d + 12) 2^-24 of each distance; an exact match
+   * is exactly 0.
+   */
+  squaredDistances(batch: number, n: number, d: number, queries: Address, memory: Address, memoryNorms: Address,
+    out: Address): void;
+  /** out[b, i] = sum_k w[b, k] (q[b, k] - m[i, k])^2, with memorySquares = M * M entrywise. */
+  maskedSquaredDistances(batch: number, n: number, d: number, queries: Address, masks: Address, maskStride: number,
+    memory: Address, memorySquares: Address, out: Address): void;
+  /** out[b, i] = sum_k |q[b, k] - m[i, k]|. */
+  manhattanDistances(batch: number, n: number, d: number, queries: Address, memory: Address, out: Address): void;
+  /** out[b, i] = sum_k w[b, k] |q[b, k] - m[i, k]|. */
+  maskedManhattanDistances(batch: number, n: number, d: number, queries: Address, masks: Address, maskStride: number,
+    memory: Address, out: Address): void;
 
   // ---- optimizers ------------------------------------------------------------------------
   /**

@@ -60,6 +60,13 @@ export interface WasmExports {
   argmaxRows(rows: number, cols: number, x: number, out: number): void;
   softmaxRows(rows: number, cols: number, x: number, out: number): void;
   logSoftmaxRows(rows: number, cols: number, x: number, out: number): void;
+  rowSumSquares(rows: number, cols: number, x: number, out: number): void;
+  squaredDistances(batch: number, n: number, d: number, queries: number, memory: number, memoryNorms: number, out: number): void;
+  maskedSquaredDistances(batch: number, n: number, d: number, queries: number, masks: number, maskStride: number,
+    memory: number, memorySquares: number, out: number): void;
+  manhattanDistances(batch: number, n: number, d: number, queries: number, memory: number, out: number): void;
+  maskedManhattanDistances(batch: number, n: number, d: number, queries: number, masks: number, maskStride: number,
+    memory: number, out: number): void;
   adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
     param: number, grad: number, m: number, v: number): void;
 }
@@ -186,6 +193,22 @@ export class WasmBackend implements Backend {
   softmaxRows(rows: number, cols: number, x: Address, out: Address): void { this.wasm.softmaxRows(rows, cols, P(x), P(out)); }
   logSoftmaxRows(rows: number, cols: number, x: Address, out: Address): void {
     this.wasm.logSoftmaxRows(rows, cols, P(x), P(out));
+  }
+  rowSumSquares(rows: number, cols: number, x: Address, out: Address): void { this.wasm.rowSumSquares(rows, cols, P(x), P(out)); }
+  squaredDistances(batch: number, n: number, d: number, queries: Address, memory: Address, memoryNorms: Address,
+    out: Address): void {
+    this.wasm.squaredDistances(batch, n, d, P(queries), P(memory), P(memoryNorms), P(out));
+  }
+  maskedSquaredDistances(batch: number, n: number, d: number, queries: Address, masks: Address, maskStride: number,
+    memory: Address, memorySquares: Address, out: Address): void {
+    this.wasm.maskedSquaredDistances(batch, n, d, P(queries), P(masks), maskStride, P(memory), P(memorySquares), P(out));
+  }
+  manhattanDistances(batch: number, n: number, d: number, queries: Address, memory: Address, out: Address): void {
+    this.wasm.manhattanDistances(batch, n, d, P(queries), P(memory), P(out));
+  }
+  maskedManhattanDistances(batch: number, n: number, d: number, queries: Address, masks: Address, maskStride: number,
+    memory: Address, out: Address): void {
+    this.wasm.maskedManhattanDistances(batch, n, d, P(queries), P(masks), maskStride, P(memory), P(out));
   }
   adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
     param: Address, grad: Address, m: Address, v: Address): void {

@@ -6,6 +6,7 @@ import { Float64Heap } from "./heap.js";
 import { matmul } from "./linear.js";
 import * as conv from "./conv.js";
 import * as pool from "./pool.js";
+import { distances } from "./distances.js";
 import { activations, leakyRelu, type ScalarActivation } from "./activations.js";
 
 export class ReferenceBackend implements Backend {
@@ -203,6 +204,25 @@ export class ReferenceBackend implements Backend {
       const logTotal = Math.log(total);
       for (let c = 0; c < cols; c++) mem[out + r * cols + c] = mem[row + c] - max - logTotal;
     }
+  }
+  rowSumSquares(rows: number, cols: number, x: Address, out: Address): void {
+    for (let r = 0; r < rows; r++) this.mem[out + r] = this.sumSquares(cols, x + r * cols);
+  }
+
+  squaredDistances(batch: number, n: number, d: number, queries: Address, memory: Address, _memoryNorms: Address,
+    out: Address): void {
+    distances(this.mem, 2, batch, n, d, queries, null, 0, memory, out);
+  }
+  maskedSquaredDistances(batch: number, n: number, d: number, queries: Address, masks: Address, maskStride: number,
+    memory: Address, _memorySquares: Address, out: Address): void {
+    distances(this.mem, 2, batch, n, d, queries, masks, maskStride, memory, out);
+  }
+  manhattanDistances(batch: number, n: number, d: number, queries: Address, memory: Address, out: Address): void {
+    distances(this.mem, 1, batch, n, d, queries, null, 0, memory, out);
+  }
+  maskedManhattanDistances(batch: number, n: number, d: number, queries: Address, masks: Address, maskStride: number,
+    memory: Address, out: Address): void {
+    distances(this.mem, 1, batch, n, d, queries, masks, maskStride, memory, out);
   }
 
   adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,
