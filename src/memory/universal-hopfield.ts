@@ -55,10 +55,7 @@ export class UniversalHopfield implements AssociativeMemory {
     if (typeof normalize !== "boolean")
       throw new InvalidArgumentError(`UniversalHopfield: normalize must be true or false, got ${String(normalize)}`);
     this.normalize = normalize;
-    if (!normalize && isReciprocal(this.similarity) && (this.separation.kind === "identity" || this.separation.kind === "polynomial"))
-      throw new InvalidArgumentError(`UniversalHopfield: normalize must be true for the ${String(this.similarity)} similarity ` +
-        `with the ${this.separation.kind} separation: a reciprocal distance is infinite at an exact match, and only ` +
-        `normalisation (or softmax / max) turns that into finite weights; use negative${this.similarity === "euclidean" ? "Euclidean" : "Manhattan"} otherwise`);
+    checkCombination("UniversalHopfield", this.similarity, this.separation, normalize);
     this.backend = resolveBackend(options.backend);
   }
 
@@ -132,14 +129,19 @@ export class UniversalHopfield implements AssociativeMemory {
     return this.#withQueries("UniversalHopfield.scores", queries, mask, (scores, single) => single ? reshapeOwned(scores, [this.size]) : scores);
   }
 
-  /** sep(scores), normalised as configured: the weight of each stored pattern, [B, N] or [N]. */
-  separate(scores: Tensor): Tensor {
+  /**
+   * sep(scores), normalised as configured: the weight of each stored pattern, [B, N] or [N].
+   * `separation` overrides the memory's own (to compare separations on the same scores).
+   */
+  separate(scores: Tensor, separation?: SeparationSpec): Tensor {
     const where = "UniversalHopfield.separate";
     const n = this.#stored(where).count;
     if (!(scores instanceof Tensor) || (scores.rank !== 1 && scores.rank !== 2) || scores.shape[scores.rank - 1] !== n)
       throw new ShapeError(`${where}: scores must be a tensor [N] or [B, N] with N = ${n} stored patterns, got ` +
         `${scores instanceof Tensor ? formatShape(scores.shape) : typeof scores}`);
-    const weights = this.#weightRows(where, scores);
+    const chosen = separation === undefined ? this.separation : resolveSeparation(separation, `${where}: separation`);
+    checkCombination(where, this.similarity, chosen, this.normalize);
+    const weights = this.#weightRows(where, scores, chosen);
     const out = new Tensor(scores.shape, this.backend);
     out.assign(weights);
     return out;
@@ -166,7 +168,7 @@ export class UniversalHopfield implements AssociativeMemory {
       try {
         const [batch, n] = scores.shape;
         const p = (this.#targets ?? this.#patterns)!;
-        const weights = this.#weightRows(where, scores);
+        const weights = this.#weightRows(where, scores, this.separation);
         out = new Tensor(single ? [p.width] : [batch, p.width], this.backend);
         if (this.separation.kind === "max") {
           // One-hot weights: copy the selected rows of P (exactly what P^T w gives).
@@ -230,15 +232,23 @@ export class UniversalHopfield implements AssociativeMemory {
   }
 
   /** The separated (and normalised) weights of every row of scores, in float64. */
-  #weightRows(where: string, scores: Tensor): Float64Array {
+  #weightRows(where: string, scores: Tensor, separation: Separation): Float64Array {
     const n = scores.shape[scores.rank - 1];
     const values = Float64Array.from(scores.dataSync());
     for (let i = 0; i < values.length; i++)
       if (Number.isNaN(values[i])) throw new InvalidArgumentError(`${where}: score ${i} is NaN`);
     for (let start = 0; start < values.length; start += n)
-      separateRow(values.subarray(start, start + n), this.separation, this.normalize, `${where}: separation`);
+      separateRow(values.subarray(start, start + n), separation, this.normalize, `${where}: separation`);
     return values;
   }
+}
+
+/** Reciprocal distances are infinite at an exact match: only normalisation, softmax or max make weights of that. */
+function checkCombination(where: string, similarity: SimilaritySpec, separation: Separation, normalize: boolean): void {
+  if (!normalize && isReciprocal(similarity) && (separation.kind === "identity" || separation.kind === "polynomial"))
+    throw new InvalidArgumentError(`${where}: normalize must be true for the ${String(similarity)} similarity ` +
+      `with the ${separation.kind} separation: a reciprocal distance is infinite at an exact match, and only ` +
+      `normalisation (or softmax / max) turns that into finite weights; use negative${similarity === "euclidean" ? "Euclidean" : "Manhattan"} otherwise`);
 }
 
 /** A reshaped copy of `t`, disposing `t`. */

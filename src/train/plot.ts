@@ -70,6 +70,39 @@ interface Panel {
   xTicks(maxX: number): number[];
   /** Smallest y range shown, so that small differences are not drawn large. */
   minYSpan?: number;
+  /** A fixed y range instead of one fitted to the data. */
+  yRange?: [number, number];
+  /** Logarithmic x axis (every x > 0). */
+  logX?: boolean;
+  /** Style overrides per series (by index). */
+  styles?: (SeriesStyle | undefined)[];
+}
+
+/** How one series is drawn; anything left out follows the series' position. */
+export interface SeriesStyle {
+  colour?: string;
+  dash?: string;
+  width?: number;
+}
+
+function styleOf(i: number, override?: SeriesStyle): Required<SeriesStyle> {
+  return {
+    colour: override?.colour ?? COLOURS[i % COLOURS.length],
+    dash: override?.dash ?? DASHES[i % DASHES.length],
+    width: override?.width ?? WIDTHS[i % WIDTHS.length],
+  };
+}
+
+/** Ticks 1, 2, 5 x 10^k within [low, high], for a logarithmic axis. */
+export function logTicks(low: number, high: number): number[] {
+  const ticks: number[] = [];
+  if (!(low > 0) || !(high >= low)) return ticks;
+  for (let e = Math.floor(Math.log10(low)); e <= Math.ceil(Math.log10(high)); e++)
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** e).toPrecision(12));
+      if (v >= low * (1 - 1e-9) && v <= high * (1 + 1e-9)) ticks.push(v);
+    }
+  return ticks;
 }
 
 function num(v: number): string {
@@ -84,7 +117,8 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   const values = panel.points.flat().map((p) => p[1]);
   let low = values.length ? Math.min(...values) : 0;
   let high = values.length ? Math.max(...values) : 1;
-  if (panel.percent) {
+  if (panel.yRange) [low, high] = panel.yRange;
+  else if (panel.percent) {
     low = Math.max(0, low);
     high = Math.min(100, high);
     // One epoch (or a flat curve): a band of one point around the value, inside 0..100.
@@ -103,8 +137,10 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   const yMin = yTicks[0];
   const yMax = yTicks[yTicks.length - 1];
   const xMin = panel.xMin;
-  const xMax = Math.max(maxX, xMin + 1);
-  const sx = (e: number) => left + ((e - xMin) / (xMax - xMin)) * (right - left);
+  const log = panel.logX === true && xMin > 0;
+  const xMax = log ? Math.max(maxX, xMin * 10) : Math.max(maxX, xMin + 1);
+  const fx = (e: number) => (log ? Math.log10(e) : e);
+  const sx = (e: number) => left + ((fx(e) - fx(xMin)) / (fx(xMax) - fx(xMin))) * (right - left);
   const sy = (v: number) => bottom - ((v - yMin) / (yMax - yMin || 1)) * (bottom - top);
   const step = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
   const out: string[] = [];
@@ -115,7 +151,7 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
     out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(right)}" y2="${y}" stroke="#e6e6e6" stroke-width="1"/>`);
     out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${formatTick(t, step)}</text>`);
   }
-  for (const e of panel.xTicks(maxX)) {
+  for (const e of panel.xTicks(log ? xMax : maxX)) {
     const x = num(sx(e));
     out.push(`<line x1="${x}" y1="${num(bottom)}" x2="${x}" y2="${num(bottom + 5)}" stroke="#333" stroke-width="1"/>`);
     out.push(`<text x="${x}" y="${num(bottom + 18)}" text-anchor="middle" font-size="11">${e}</text>`);
@@ -124,11 +160,11 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   out.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 38)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`);
   const cy = num((top + bottom) / 2);
   out.push(`<text x="${num(x0 + 16)}" y="${cy}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${cy})">${escapeXml(panel.yLabel)}</text>`);
-  panel.points.forEach((points, i) => {
-    const colour = COLOURS[i % COLOURS.length];
-    const dash = DASHES[i % DASHES.length];
+  panel.points.forEach((drawn, i) => {
+    const { colour, dash, width: strokeWidth } = styleOf(i, panel.styles?.[i]);
+    const points = log ? drawn.filter(([e]) => e > 0) : drawn;
     const coords = points.map(([e, v]) => `${num(sx(e))},${num(sy(v))}`).join(" ");
-    out.push(`<polyline class="series-${i}" points="${coords}" fill="none" stroke="${colour}" stroke-width="${WIDTHS[i % WIDTHS.length]}"` +
+    out.push(`<polyline class="series-${i}" points="${coords}" fill="none" stroke="${colour}" stroke-width="${strokeWidth}"` +
       `${dash ? ` stroke-dasharray="${dash}"` : ""} stroke-linejoin="round" stroke-linecap="round"/>`);
     if (points.length <= 40)
       for (const [e, v] of points)
@@ -147,17 +183,27 @@ function series(history: History, pick: (r: EpochRecord) => number | undefined, 
     .map(([e, v]) => [e, v * scale]);
 }
 
-/** One legend entry per series label, in a row from the left at height `y`. */
-function legendEntries(labels: string[], y: number): string[] {
+/**
+ * One legend entry per series label, in rows from the left starting at height `y`, a new row
+ * whenever the next entry would pass `maxWidth`. Returns the entries and the rows used.
+ */
+function legendEntries(labels: string[], y: number, styles?: (SeriesStyle | undefined)[], maxWidth = Infinity): { entries: string[]; rows: number } {
   let legendX = 24;
-  return labels.map((label, i) => {
+  let row = 0;
+  const entries = labels.map((label, i) => {
+    const entryWidth = 80 + 7.5 * label.length;
+    if (legendX + entryWidth > maxWidth && legendX > 24) {
+      legendX = 24;
+      row++;
+    }
     const x = legendX;
-    legendX += 80 + 7.5 * label.length;
-    const colour = COLOURS[i % COLOURS.length];
-    const dash = DASHES[i % DASHES.length];
-    return `<g class="legend-entry"><line x1="${num(x)}" y1="${y}" x2="${num(x + 36)}" y2="${y}" stroke="${colour}" stroke-width="${WIDTHS[i % WIDTHS.length]}"` +
-      `${dash ? ` stroke-dasharray="${dash}"` : ""}/><text x="${num(x + 44)}" y="${y}" dominant-baseline="middle" font-size="13">${escapeXml(label)}</text></g>`;
+    const at = y + 20 * row;
+    legendX += entryWidth;
+    const { colour, dash, width } = styleOf(i, styles?.[i]);
+    return `<g class="legend-entry"><line x1="${num(x)}" y1="${at}" x2="${num(x + 36)}" y2="${at}" stroke="${colour}" stroke-width="${width}"` +
+      `${dash ? ` stroke-dasharray="${dash}"` : ""}/><text x="${num(x + 44)}" y="${at}" dominant-baseline="middle" font-size="13">${escapeXml(label)}</text></g>`;
   });
+  return { entries, rows: row + 1 };
 }
 
 /** An SVG document with a loss panel and an accuracy panel, one line per series and a legend. */
@@ -186,7 +232,7 @@ export function trainingCurvesSvg(runs: CurveSeries[], options: PlotOptions = {}
   const legendY = 50;
   const panelTop = 70;
   const panelWidth = width / 2;
-  const legend = legendEntries(runs.map((r) => r.label), legendY);
+  const legend = legendEntries(runs.map((r) => r.label), legendY).entries;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
@@ -211,8 +257,16 @@ export interface LinePanel {
 
 export interface LineChartOptions {
   title: string;
+  /** A line of smaller text under the title (criteria, data, scale-downs). */
+  subtitle?: string;
   /** Series names for the legend (the same series in every panel). */
   labels: string[];
+  /** Style overrides by label, e.g. a grey dashed reference line. */
+  styles?: Record<string, SeriesStyle>;
+  /** Logarithmic x axis with ticks at 1, 2, 5 x 10^k (every x must be > 0). */
+  logX?: boolean;
+  /** A fixed y range for every panel (default: fit each panel's data). */
+  yRange?: [number, number];
   xLabel: string;
   yLabel: string;
   /** y values are percentages (the axis is kept within 0..100). */
@@ -227,23 +281,31 @@ export interface LineChartOptions {
 }
 
 /**
- * Several panels of line series over a shared integer x axis (e.g. accuracy per time step
- * under each input corruption), one legend for all, in a grid.
+ * Several panels of line series over a shared x axis (e.g. accuracy per time step under
+ * each input corruption, or recall against the number of stored patterns on a log axis),
+ * one legend for all, in a grid. The x ticks are integers when every x is one, decimals
+ * otherwise, and 1, 2, 5 x 10^k on a log axis.
  */
 export function lineChartSvg(panels: LinePanel[], options: LineChartOptions): string {
   const columns = Math.max(1, Math.min(options.columns ?? panels.length, panels.length));
   const rows = Math.ceil(panels.length / columns);
   const panelWidth = options.panelWidth ?? 360;
   const panelHeight = options.panelHeight ?? 300;
-  const top = 70;
   const width = Math.max(columns * panelWidth, 480);
+  const styles = options.labels.map((label) => options.styles?.[label]);
+  const legendY = options.subtitle ? 62 : 50;
+  const legend = legendEntries(options.labels, legendY, styles, width);
+  const top = legendY + 20 * (legend.rows - 1) + 20;
   const height = top + rows * panelHeight;
-  const xs = panels.flatMap((p) => p.series.flat().map(([x]) => x)).filter(Number.isFinite);
-  const xMin = xs.length ? Math.min(...xs) : 0;
-  const maxX = xs.length ? Math.max(...xs) : 1;
-  const xTicks = (max: number) => niceTicks(xMin, max, 8).filter((t) => t >= xMin && t <= max && Number.isInteger(t));
+  const xs = panels.flatMap((p) => p.series.flat().map(([x]) => x)).filter((x) => Number.isFinite(x) && (!options.logX || x > 0));
+  const xMin = xs.length ? Math.min(...xs) : options.logX ? 1 : 0;
+  const maxX = xs.length ? Math.max(...xs) : xMin + 1;
+  const integers = xs.every(Number.isInteger);
+  const xTicks = options.logX ? (max: number) => logTicks(xMin, max)
+    : (max: number) => niceTicks(xMin, max, 8).filter((t) => t >= xMin - 1e-9 && t <= max + 1e-9 && (!integers || Number.isInteger(t)));
   const drawn = panels.map((p, i) => drawPanel({
     title: p.title, yLabel: options.yLabel, percent: options.percent ?? false, xLabel: options.xLabel, xMin, xTicks, minYSpan: options.minYSpan,
+    yRange: options.yRange, logX: options.logX, styles,
     points: p.series.map((points) => points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))),
   }, (i % columns) * panelWidth, top + Math.floor(i / columns) * panelHeight, panelWidth, panelHeight, maxX));
   return [
@@ -252,8 +314,9 @@ export function lineChartSvg(panels: LinePanel[], options: LineChartOptions): st
     `<title>${escapeXml(options.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${num(width / 2)}" y="24" text-anchor="middle" font-size="17" font-weight="bold">${escapeXml(options.title)}</text>`,
+    ...(options.subtitle ? [`<text x="${num(width / 2)}" y="42" text-anchor="middle" font-size="12" fill="#444">${escapeXml(options.subtitle)}</text>`] : []),
     `<g class="legend">`,
-    ...legendEntries(options.labels, 50),
+    ...legend.entries,
     `</g>`,
     ...drawn,
     `</svg>`,
