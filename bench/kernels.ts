@@ -5,6 +5,7 @@ import { measurePeakGflops, measureStreamBytesPerSecond } from "./kernels/peak.j
 import { benchMatmul } from "./kernels/matmul.js";
 import { benchConv } from "./kernels/conv.js";
 import { benchElementwise } from "./kernels/elementwise.js";
+import { benchMemory } from "./kernels/memory.js";
 import { printTable } from "./report.js";
 
 const only = process.argv[2];
@@ -17,3 +18,4 @@ if (!only || only === "elementwise") {
   console.log(`\nmeasured streaming bandwidth (load + store over 4 MB): ${(stream / 1e9).toFixed(1)} GB/s; "of peak" below is the kernel's compulsory traffic over it`);
   printTable("elementwise on 1M floats (Melem/s)", await benchElementwise(stream));
 }
+if (!only || only === "memory") await benchMemory();

@@ -1,10 +1,11 @@
-// The pcgraph command: train, eval, info, verify and start (npm start). Results go to
+// The pcgraph command: train, eval, info, verify, start (npm start), predify and memory. Results go to
 // stdout, progress to stderr. Exit codes: 0 success, 1 failure, 2 usage error.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { helpText, parseArgs, UsageError, type CommandSpec } from "./args.js";
 import { predifyCommand, predifySpec } from "./predify.js";
+import { memoryCommand, memorySpec } from "./memory.js";
 import { startCommand, startSpec } from "./start.js";
 import { evalCommand, evalSpec, infoCommand, infoSpec, verifyCommand, verifySpec } from "./tools.js";
 import { trainCommand, trainSpec } from "./train.js";
@@ -19,6 +20,7 @@ const commands: { spec: CommandSpec; run(flags: Flags, positionals: string[], ou
   { spec: verifySpec, run: (flags, _p, out) => verifyCommand(flags, out) },
   { spec: startSpec, run: (flags, _p, out) => startCommand(flags, out) },
   { spec: predifySpec, run: (flags, p, out) => predifyCommand(p, flags, out) },
+  { spec: memorySpec, run: (flags, p, out) => memoryCommand(p[0], p[1], flags, out) },
 ];
 
 export function generalHelp(): string {

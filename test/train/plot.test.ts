@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { History } from "../../src/train/fit.js";
-import { escapeXml, lineChartSvg, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
+import { escapeXml, lineChartSvg, logTicks, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
 
 const test = suite("plot");
 
@@ -127,6 +127,52 @@ test("line charts: a panel per condition in a grid, a polyline per series, the x
   assert.is(xs.length, 11);
   assert.ok(xs.every((x, i) => i === 0 || x > xs[i - 1]), "points left to right");
   assert.match(svg, /height="670"/, "two rows of panels");
+});
+
+test("line charts on a log x axis with decimal ticks, a subtitle, a fixed y range and a styled reference series", () => {
+  const sizes = [2, 5, 10, 100, 1000];
+  const curve = (offset: number) => sizes.map((n) => [n, Math.min(100, offset + Math.log10(n) * 10)] as [number, number]);
+  const panels = ["identity", "max", "softmax"].map((title, i) => ({ title, series: [curve(i), curve(20 + i), curve(5)] }));
+  const svg = lineChartSvg(panels, {
+    title: "capacity", subtitle: "N < 1000 & more", labels: ["dot", "euclidean", "floor <mean>"], xLabel: "N", yLabel: "%",
+    logX: true, yRange: [0, 100], percent: true, columns: 2, styles: { "floor <mean>": { colour: "#888", dash: "5 4", width: 1.5 } },
+  });
+  checkBalanced(svg);
+  assert.is((svg.match(/<g class="panel">/g) ?? []).length, 3);
+  assert.is((svg.match(/<g class="legend-entry">/g) ?? []).length, 3);
+  assert.match(svg, "N &lt; 1000 &amp; more");
+  assert.match(svg, "floor &lt;mean&gt;");
+  const strokes = [...svg.matchAll(/<polyline class="series-(\d)" points="([^"]+)" fill="none" stroke="([^"]+)" stroke-width="([^"]+)"( stroke-dasharray="([^"]+)")?/g)];
+  assert.is(strokes.length, 9);
+  for (const m of strokes.filter((m) => m[1] === "2")) assert.equal([m[3], m[4], m[6]], ["#888", "1.5", "5 4"], "the styled series, in every panel");
+  // Log x: equal ratios are equal distances.
+  const xs = strokes[0][2].split(" ").map((p) => Number(p.split(",")[0]));
+  const decade = xs[4] - xs[3];
+  assert.ok(Math.abs((xs[3] - xs[2]) - decade) < 0.05, "10 -> 100 spans as much as 100 -> 1000");
+  assert.ok(Math.abs((xs[2] - xs[0]) - decade * Math.log10(5)) < 0.05, "2 -> 10 spans log10(5) of a decade");
+  for (const tick of ["2", "5", "10", "20", "50", "100", "200", "500", "1000"]) assert.match(svg, `>${tick}</text>`);
+  // The fixed range: the y axis runs 0..100 even though no value reaches 0.
+  assert.match(svg, />0<\/text>/);
+  // Decimal x values get decimal ticks.
+  const decimal = lineChartSvg([{ title: "noise", series: [[[0.05, 10], [0.5, 50], [1.5, 90]]] }], { title: "t", labels: ["a"], xLabel: "sigma", yLabel: "%" });
+  assert.match(decimal, />0.5<\/text>/);
+  assert.match(decimal, />1.5<\/text>/);
+});
+
+test("a long legend wraps onto more rows, and the panels move down to make room", () => {
+  const labels = Array.from({ length: 12 }, (_, i) => `a fairly long series label ${i}`);
+  const svg = lineChartSvg([{ title: "p", series: labels.map((_, i) => [[0, i], [1, i + 1]] as [number, number][]) }], { title: "t", labels, xLabel: "x", yLabel: "y", panelWidth: 400 });
+  checkBalanced(svg);
+  const ys = new Set([...svg.matchAll(/<g class="legend-entry"><line x1="[^"]+" y1="([^"]+)"/g)].map((m) => m[1]));
+  assert.ok(ys.size > 1, "several legend rows");
+  const rows = ys.size;
+  assert.match(svg, new RegExp(`height="${50 + 20 * (rows - 1) + 20 + 300}"`));
+});
+
+test("log ticks are 1, 2, 5 times powers of ten within the range", () => {
+  assert.equal(logTicks(2, 1000), [2, 5, 10, 20, 50, 100, 200, 500, 1000]);
+  assert.equal(logTicks(0.05, 1.5), [0.05, 0.1, 0.2, 0.5, 1]);
+  assert.equal(logTicks(0, 10), []);
 });
 
 test.run();
