@@ -35,6 +35,20 @@ export {
 } from "./pc/predify-config.js";
 export { suggestPcoders, fitTransposedConv } from "./pc/predify-decoders.js";
 
+// Associative memories
+export { UniversalHopfield, modernHopfield, type UniversalHopfieldOptions } from "./memory/universal-hopfield.js";
+export { ClassicHopfield, toBipolar, type ClassicHopfieldOptions } from "./memory/classic-hopfield.js";
+export type { AssociativeMemory } from "./memory/associative-memory.js";
+export type { Rows, MaskInput } from "./memory/inputs.js";
+export { SIMILARITY_NAMES, PAPER_SIMILARITIES, type SimilarityName, type SimilarityFunction, type SimilaritySpec } from "./memory/similarity.js";
+export { resolveSeparation, separateRow, normalizeRow, separationLabel, DEFAULT_SOFTMAX_BETA, DEFAULT_POLYNOMIAL_DEGREE, type Separation, type SeparationSpec } from "./memory/separation.js";
+export { corrupt as corruptQueries, corruptionLabel as queryCorruptionLabel, visibleRowsMask, firstHiddenRow, type Corruption as QueryCorruption, type ImageShape } from "./memory/corruption.js";
+export {
+  runCapacity, summarize, summarizeFloors, drawPatterns, uhnMethod, memoryMethod, fraction, RecallJudge, PAPER_CRITERION, STRICT_CRITERION, mseCriterion,
+  type CapacityOptions, type CapacityResult, type CapacityRecord, type FloorRecord, type Summary, type Criterion, type RecallJudgement,
+  type RecallMethod, type PreparedMemory, type RecallVariant,
+} from "./memory/capacity.js";
+
 // Training
 export { gradientEngine, algorithms, type Algorithm, type GradientEngine } from "./train/gradients.js";
 export { fit, epochSeed, readProgress, TrainingError, type FitOptions, type History, type EpochRecord, type BatchInfo, type EarlyStoppingOptions, type TrainingProgress } from "./train/fit.js";
@@ -44,7 +58,7 @@ export { makeDataset, subset, shuffledIndices, trainTestSplit, oneHot, batches, 
 export { parseIdx, encodeIdx, idxToDataset, isGzip, type IdxArray } from "./train/data/idx.js";
 export { parseCsv, type CsvOptions } from "./train/data/csv.js";
 export { DataFormatError } from "./train/data/errors.js";
-export { trainingCurvesSvg, lineChartSvg, type CurveSeries, type PlotOptions, type LinePanel, type LineChartOptions } from "./train/plot.js";
+export { trainingCurvesSvg, lineChartSvg, logTicks, type CurveSeries, type PlotOptions, type LinePanel, type LineChartOptions, type SeriesStyle } from "./train/plot.js";
 export {
   trainDecoders, evaluateOverSteps, reconstructionLoss, predifiedFromCheckpoint, readDecoderProgress,
   type DecoderTrainingOptions, type DecoderTrainingProgress, type StepEvaluation, type StepEvaluationOptions,

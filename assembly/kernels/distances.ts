@@ -6,10 +6,13 @@
 // Squared Euclidean distances use the matmul identity |q - m|^2 = |q|^2 + |m|^2 - 2 q.m, so
 // the bulk of the work is one GEMM. The identity cancels when q is near m: its absolute
 // error is about (d + 10) 2^-24 (|q|^2 + |m|^2), which is unbounded relative to a small
-// distance. Every entry below a quarter of |q|^2 + |m|^2 is therefore recomputed directly
+// distance. Every entry below an eighth of |q|^2 + |m|^2 is therefore recomputed directly
 // as sum (q - m)^2 (relative error (d + 6) 2^-24). Each distance is then accurate to
-// 4 (d + 12) 2^-24 of itself (2e-4 at d = 784, a worst case; typical errors are far
-// smaller), and a query equal to a memory row is at distance exactly 0.
+// 8 (d + 12) 2^-24 of itself (3.8e-4 at d = 784, a worst case; typical errors are about
+// sqrt(d) 2^-24 of |q|^2 + |m|^2, 1e-5 of a distance), and a query equal to a memory row is
+// at distance exactly 0. (An eighth: far below the 1/4 that independent uniform data sits
+// at and the 1/3 to 1/2 of a noisy digit from its own image, so the direct pass only runs
+// for near matches.)
 //
 // Manhattan distances sum |q - m| directly over a register tile of 4 queries x 2 memory
 // rows, visiting the memory in blocks of rows that stay in cache while every query passes
@@ -29,7 +32,7 @@ import { sumSquares } from "./reductions";
 }
 
 /** Identity results below this fraction of |q|^2 + |m|^2 are recomputed directly. */
-const REFINE: f64 = 0.25;
+const REFINE: f64 = 0.125;
 
 /** Memory rows per cache block: about 128 KiB of them, at least 2. */
 // @ts-ignore: decorator

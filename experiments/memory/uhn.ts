@@ -88,6 +88,7 @@ export function runUhnExperiment(context: ExperimentContext): string {
       corruptions: plan.fractions.flatMap((fraction) => [{ kind: "zeroed", fraction }, { kind: "masked", fraction }] as Corruption[]),
       methods, criteria: CRITERIA, backend: context.backend, onProgress: progress("hidden fractions"),
     });
+    say(summaryTables(dataset, capacity, plan));
     for (const criterion of CRITERIA) {
       const capacityFile = writeOutput(context, `capacity-${dataset.key}-${criterion.name}.svg`, capacitySvg(dataset, capacity, criterion, plan));
       say(`#### ${dataset.title}, ${criterion.name} criterion: capacity (${CAPACITY_CORRUPTIONS.map(corruptionLabel).join("; ")})\n\nPlot: \`${capacityFile}\``);
@@ -110,6 +111,52 @@ export function runUhnExperiment(context: ExperimentContext): string {
   }
   say(`UHN experiment time: ${((Date.now() - started) / 1000).toFixed(0)} s on the wasm-simd backend; ${hostLine()}.`);
   return sections.join("\n");
+}
+
+/** Share of stored images that must be recalled for an N to count within capacity. */
+const CAPACITY_LEVEL = 0.9;
+
+/**
+ * The two headline tables: recall at the largest N with max separation (both criteria,
+ * every corruption, with the floor), and the capacity of every similarity x separation.
+ */
+function summaryTables(dataset: ImageSet, result: CapacityResult, plan: Plan): string {
+  const summaries = summarize(result.records);
+  const floors = summarizeFloors(result.floors);
+  const largest = plan.sizes[plan.sizes.length - 1];
+  const mean = (method: string, variant: string, corruption: Corruption, n: number, criterion: Criterion) =>
+    summaries.find((s) => s.method === method && s.variant === variant && s.corruption === corruptionLabel(corruption) && s.n === n && s.criterion === criterion.name)?.mean ?? NaN;
+  const pair = (f: (criterion: Criterion) => number) => CRITERIA.map((c) => percent(f(c))).join(" / ");
+  const atLargest = markdownTable(
+    ["similarity (max separation)", ...CAPACITY_CORRUPTIONS.map(corruptionLabel)],
+    [
+      ...PAPER_SIMILARITIES.map((similarity) => [similarity, ...CAPACITY_CORRUPTIONS.map((c) => pair((criterion) => mean(similarity, "max", c, largest, criterion)))]),
+      [FLOOR_LABEL, ...CAPACITY_CORRUPTIONS.map(() => pair((criterion) => floors.find((f) => f.n === largest && f.criterion === criterion.name)?.mean ?? NaN))],
+    ]);
+  const capacityOf = (similarity: string, separation: Separation, corruption: Corruption): string => {
+    let reached = "<" + plan.sizes[0];
+    for (const n of plan.sizes) {
+      if (!(mean(similarity, separationLabel(separation), corruption, n, STRICT_CRITERION) >= CAPACITY_LEVEL)) break;
+      reached = String(n);
+    }
+    return reached;
+  };
+  const capacityTable = markdownTable(
+    ["similarity", ...SEPARATIONS.map(separationLabel)],
+    PAPER_SIMILARITIES.map((similarity) => [similarity, ...SEPARATIONS.map((separation) =>
+      CAPACITY_CORRUPTIONS.map((c) => capacityOf(similarity, separation, c)).join(" / "))]));
+  return [
+    `#### ${dataset.title}: summary`,
+    "",
+    `% of N = ${largest} stored images recalled with max separation, paper / strict criterion (floor: the mean of the stored images as the recall):`,
+    "",
+    atLargest,
+    "",
+    `Capacity: the largest N of ${plan.sizes.join(", ")} up to which at least ${100 * CAPACITY_LEVEL}% of the stored images are recalled ` +
+    `(strict criterion, mean over seeds), for ${CAPACITY_CORRUPTIONS.map(corruptionLabel).join(" / ")}:`,
+    "",
+    capacityTable,
+  ].join("\n");
 }
 
 /** Rows: similarity x separation, then the floor; columns: the given points. */

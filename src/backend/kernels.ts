@@ -173,7 +173,7 @@ export interface Kernels {
   /**
    * out[b, i] = |q_b - m_i|^2, with memoryNorms[i] = |m_i|^2 (rowSumSquares of M). The f32
    * kernels use |q|^2 + |m|^2 - 2 q.m (one GEMM) and recompute directly every entry the
-   * identity would cancel in: accurate to 4 (d + 12) 2^-24 of each distance; an exact match
+   * identity would cancel in: accurate to 8 (d + 12) 2^-24 of each distance; an exact match
    * is exactly 0.
    */
   squaredDistances(batch: number, n: number, d: number, queries: Address, memory: Address, memoryNorms: Address,

@@ -42,7 +42,7 @@ export const PAPER_CRITERION: Criterion = {
 
 /**
  * Relative margin of the strict criterion's comparisons: the f32 distance kernels are
- * accurate to 2e-4 of each distance (d = 784), so a tie (the mean of two patterns sits
+ * accurate to 3.8e-4 of each distance (d = 784), so a tie (the mean of two patterns sits
  * exactly half way) is always rejected instead of decided by rounding.
  */
 const TIE_MARGIN = 1e-3;

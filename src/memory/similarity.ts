@@ -66,11 +66,11 @@ export function checkNonNegative(where: string, argument: string, data: ArrayLik
 }
 
 /**
- * sim(M, q) for `queries` [B, D] against the stored patterns: a new tensor [B, N] (the
- * caller disposes it). Reciprocal similarities hold +Infinity where a distance is 0.
+ * sim(M, q) for `queries` [B, D] against the stored patterns: [B, N] row-major, in float64.
+ * Reciprocal similarities hold +Infinity where a distance is 0.
  */
 export function similarityScores(where: string, similarity: SimilaritySpec, stored: StoredPatterns, queries: Tensor,
-  mask: Mask | null): Tensor {
+  mask: Mask | null): Float64Array {
   const k = stored.backend;
   const batch = queries.shape[0];
   const n = stored.count;
@@ -82,23 +82,18 @@ export function similarityScores(where: string, similarity: SimilaritySpec, stor
     const weights = mask ? new Tensor([mask.rows, d], k).assign(mask.values) : null;
     if (weights) temporary.push(weights);
     const maskStride = mask && mask.rows > 1 ? d : 0;
-    if (typeof similarity === "function") {
-      userScores(where, similarity, stored, queries, mask, out);
-      return out;
-    }
+    if (typeof similarity === "function") return userScores(where, similarity, stored, queries, mask);
     switch (similarity) {
       case "euclidean":
       case "negativeEuclidean":
         if (weights) k.maskedSquaredDistances(batch, n, d, queries.address, weights.address, maskStride, m.address, stored.squares.address, out.address);
         else k.squaredDistances(batch, n, d, queries.address, m.address, stored.norms.address, out.address);
-        finish(out, (distance) => (similarity === "euclidean" ? reciprocal(distance) : -distance));
-        return out;
+        return finish(out, (distance) => (similarity === "euclidean" ? reciprocal(distance) : -distance));
       case "manhattan":
       case "negativeManhattan":
         if (weights) k.maskedManhattanDistances(batch, n, d, queries.address, weights.address, maskStride, m.address, out.address);
         else k.manhattanDistances(batch, n, d, queries.address, m.address, out.address);
-        finish(out, (distance) => (similarity === "manhattan" ? reciprocal(distance) : -distance));
-        return out;
+        return finish(out, (distance) => (similarity === "manhattan" ? reciprocal(distance) : -distance));
     }
     // The dot family: q . m over the known entries is (w * q) . m for a 0/1 mask w.
     let known = queries;
@@ -109,7 +104,7 @@ export function similarityScores(where: string, similarity: SimilaritySpec, stor
       else k.mul(batch * d, queries.address, weights.address, known.address);
     }
     k.matmul(false, true, batch, n, d, 1, known.address, m.address, 0, out.address);
-    if (similarity === "dot") return out;
+    if (similarity === "dot") return Float64Array.from(out.dataSync());
     // Per-query and per-pattern factors over the known entries: for a shared mask (or none)
     // the pattern factor is one row [N], else one row per query ([B, N] = W (.)^T).
     const queryFactor = new Tensor([batch], k);
@@ -128,17 +123,14 @@ export function similarityScores(where: string, similarity: SimilaritySpec, stor
     const q = queryFactor.dataSync();
     const p = patternFactor.dataSync();
     const perQuery = patternFactor.shape[0] > 1;
-    finish(out, (dot, b, i) => {
+    return finish(out, (dot, b, i) => {
       const pattern = p[(perQuery ? b * n : 0) + i];
       // A pattern (or query) with no norm or mass on the known entries has no overlap: 0.
       const denominator = similarity === "cosine" ? Math.sqrt(q[b] * pattern) : q[b] * pattern;
       return denominator > 0 ? dot / denominator : 0;
     });
-    return out;
-  } catch (error) {
-    out.dispose();
-    throw error;
   } finally {
+    out.dispose();
     for (const t of temporary) t.dispose();
   }
 }
@@ -146,16 +138,15 @@ export function similarityScores(where: string, similarity: SimilaritySpec, stor
 /** 1 / distance, +Infinity at distance 0 (of either sign). */
 const reciprocal = (distance: number): number => (distance > 0 ? 1 / distance : Infinity);
 
-/** Rewrites every entry of scores [B, N] as f(entry, b, i), in float64. */
-function finish(scores: Tensor, f: (value: number, b: number, i: number) => number): void {
-  const [batch, n] = scores.shape;
-  const values = Float64Array.from(scores.dataSync());
+/** f(entry, b, i) for every entry of raw [B, N], in float64. */
+function finish(raw: Tensor, f: (value: number, b: number, i: number) => number): Float64Array {
+  const [batch, n] = raw.shape;
+  const values = Float64Array.from(raw.dataSync());
   for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) values[b * n + i] = f(values[b * n + i], b, i);
-  scores.assign(values);
+  return values;
 }
 
-function userScores(where: string, similarity: SimilarityFunction, stored: StoredPatterns, queries: Tensor, mask: Mask | null,
-  out: Tensor): void {
+function userScores(where: string, similarity: SimilarityFunction, stored: StoredPatterns, queries: Tensor, mask: Mask | null): Float64Array {
   const [batch, d] = queries.shape;
   const n = stored.count;
   const patterns = stored.values;
@@ -175,5 +166,5 @@ function userScores(where: string, similarity: SimilarityFunction, stored: Store
       scores[b * n + i] = score;
     }
   }
-  out.assign(scores);
+  return scores;
 }

@@ -126,7 +126,8 @@ export class UniversalHopfield implements AssociativeMemory {
 
   /** sim(M, q): scores [B, N] (or [N] for one query) before any normalisation. */
   scores(queries: Rows, mask?: MaskInput): Tensor {
-    return this.#withQueries("UniversalHopfield.scores", queries, mask, (scores, single) => single ? reshapeOwned(scores, [this.size]) : scores);
+    return this.#withQueries("UniversalHopfield.scores", queries, mask, (scores, batch, single) =>
+      new Tensor(single ? [this.size] : [batch, this.size], this.backend).assign(scores));
   }
 
   /**
@@ -141,7 +142,7 @@ export class UniversalHopfield implements AssociativeMemory {
         `${scores instanceof Tensor ? formatShape(scores.shape) : typeof scores}`);
     const chosen = separation === undefined ? this.separation : resolveSeparation(separation, `${where}: separation`);
     checkCombination(where, this.similarity, chosen, this.normalize);
-    const weights = this.#weightRows(where, scores, chosen);
+    const weights = this.#weightRows(where, Float64Array.from(scores.dataSync()), chosen);
     const out = new Tensor(scores.shape, this.backend);
     out.assign(weights);
     return out;
@@ -163,10 +164,10 @@ export class UniversalHopfield implements AssociativeMemory {
 
   recall(queries: Rows, mask?: MaskInput): Tensor {
     const where = "UniversalHopfield.recall";
-    return this.#withQueries(where, queries, mask, (scores, single) => {
+    return this.#withQueries(where, queries, mask, (scores, batch, single) => {
       let out: Tensor | null = null;
       try {
-        const [batch, n] = scores.shape;
+        const n = this.size;
         const p = (this.#targets ?? this.#patterns)!;
         const weights = this.#weightRows(where, scores, this.separation);
         out = new Tensor(single ? [p.width] : [batch, p.width], this.backend);
@@ -188,8 +189,6 @@ export class UniversalHopfield implements AssociativeMemory {
       } catch (error) {
         out?.dispose();
         throw error;
-      } finally {
-        scores.dispose();
       }
     });
   }
@@ -214,15 +213,15 @@ export class UniversalHopfield implements AssociativeMemory {
     return this.#patterns;
   }
 
-  /** Runs `then` on sim(M, q) [B, N] for validated queries (the scores tensor passes to `then`). */
-  #withQueries<T>(where: string, queries: Rows, mask: MaskInput | undefined, then: (scores: Tensor, single: boolean) => T): T {
+  /** Runs `then` on sim(M, q) [B, N] (float64, row-major) for validated queries. */
+  #withQueries<T>(where: string, queries: Rows, mask: MaskInput | undefined, then: (scores: Float64Array, batch: number, single: boolean) => T): T {
     const stored = this.#stored(where);
     const rows = toRows(where, "queries", queries, this.backend, stored.width);
     try {
       const checkedMask = mask === undefined ? null : toMask(where, mask, rows.rows, stored.width);
       const matrix = rows.single ? rows.tensor.reshape([1, rows.cols]) : rows.tensor;
       try {
-        return then(similarityScores(where, this.similarity, stored, matrix, checkedMask), rows.single);
+        return then(similarityScores(where, this.similarity, stored, matrix, checkedMask), rows.rows, rows.single);
       } finally {
         if (matrix !== rows.tensor) matrix.dispose();
       }
@@ -231,10 +230,9 @@ export class UniversalHopfield implements AssociativeMemory {
     }
   }
 
-  /** The separated (and normalised) weights of every row of scores, in float64. */
-  #weightRows(where: string, scores: Tensor, separation: Separation): Float64Array {
-    const n = scores.shape[scores.rank - 1];
-    const values = Float64Array.from(scores.dataSync());
+  /** The separated (and normalised) weights of every row of scores [B, N], in place. */
+  #weightRows(where: string, values: Float64Array, separation: Separation): Float64Array {
+    const n = this.size;
     for (let i = 0; i < values.length; i++)
       if (Number.isNaN(values[i])) throw new InvalidArgumentError(`${where}: score ${i} is NaN`);
     for (let start = 0; start < values.length; start += n)
@@ -249,15 +247,6 @@ function checkCombination(where: string, similarity: SimilaritySpec, separation:
     throw new InvalidArgumentError(`${where}: normalize must be true for the ${String(similarity)} similarity ` +
       `with the ${separation.kind} separation: a reciprocal distance is infinite at an exact match, and only ` +
       `normalisation (or softmax / max) turns that into finite weights; use negative${similarity === "euclidean" ? "Euclidean" : "Manhattan"} otherwise`);
-}
-
-/** A reshaped copy of `t`, disposing `t`. */
-function reshapeOwned(t: Tensor, shape: number[]): Tensor {
-  try {
-    return t.reshape(shape);
-  } finally {
-    t.dispose();
-  }
 }
 
 /**

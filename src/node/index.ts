@@ -6,3 +6,6 @@ export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
 export { loadBundledMnist } from "../train/data/mnist.js";
 export { loadFashionMnist, fashionMnistAvailable, fashionMnistDirectory, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIRECTORY, type FashionMnistOptions } from "./fashion-mnist.js";
 export { readPredifyConfig } from "./predify-config.js";
+export { encodeGreyPng, type GreyRaster } from "./png.js";
+export { composeGrid, gridPng, gridSvg, type GridOptions } from "./image-grid.js";
+export { saveMemoryFile, loadMemoryFile, encodeMemoryFile, decodeMemoryFile, MEMORY_FILE_MAGIC, MEMORY_FILE_VERSION, type MemoryFile } from "./memory-file.js";

@@ -14,10 +14,10 @@ const backends: BackendName[] = ["wasm-simd", "wasm-scalar", "reference-f64"];
 
 // Stated accuracy of each kernel relative to the distance itself (src/backend/kernels.ts):
 // squared Euclidean through the identity with direct recomputation where it cancels,
-// 4 (d + 12) u; Manhattan, a sum of non-negative f32 terms, (d + 6) u, plus one rounding of
+// 8 (d + 12) u; Manhattan, a sum of non-negative f32 terms, (d + 6) u, plus one rounding of
 // each weight times term when masked. The float64 reference is held to 8 d 2^-53.
 const tolerance = (backend: BackendName, d: number, kernel: "squared" | "manhattan") =>
-  backend === "reference-f64" ? 8 * (d + 1) * U64 : kernel === "squared" ? 4 * (d + 12) * U : (d + 8) * U;
+  backend === "reference-f64" ? 8 * (d + 1) * U64 : kernel === "squared" ? 8 * (d + 12) * U : (d + 8) * U;
 const TINY = 1e-30; // only so that an exactly-zero distance never divides by zero
 
 interface Problem {

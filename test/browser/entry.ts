@@ -3,9 +3,9 @@
 // asynchronously. Results land on window.__pcgraphTestResults.
 //
 //   index.html                      kernel suites (every property on wasm-simd and wasm-scalar),
-//                                   backend loading, Z-IL, IL and Predify; the default backend is SIMD
+//                                   backend loading, Z-IL, IL, Predify and the associative memories; the default backend is SIMD
 //   index.html?backend=wasm-scalar  setBackend("wasm-scalar") first, then the scalar-default
-//                                   checks and the Z-IL, IL and Predify suites
+//                                   checks and the Z-IL, IL, Predify and memory suites
 //   &seed=N                         fast-check seed (as FC_SEED in Node)
 import { logText, stripAnsi } from "./setup.js";
 import { backendInfo, ready, setBackend } from "../../src/backend/load.js";
@@ -52,6 +52,7 @@ const kernelSuites: [string, () => Promise<unknown>][] = [
   ["test/backend/activations.test.ts", () => import("../backend/activations.test.js")],
   ["test/backend/reductions.test.ts", () => import("../backend/reductions.test.js")],
   ["test/backend/optimizers.test.ts", () => import("../backend/optimizers.test.js")],
+  ["test/backend/distances.test.ts", () => import("../backend/distances.test.js")],
 ];
 const pcSuites: [string, () => Promise<unknown>][] = [
   ["test/pc/zil.test.ts", () => import("../pc/zil.test.js")],
@@ -59,6 +60,9 @@ const pcSuites: [string, () => Promise<unknown>][] = [
   ["test/graph/conv-transpose.test.ts", () => import("../graph/conv-transpose.test.js")],
   ["test/pc/predify.test.ts", () => import("../pc/predify.test.js")],
   ["test/pc/predify-config.test.ts", () => import("../pc/predify-config.test.js")],
+  ["test/memory/similarity.test.ts", () => import("../memory/similarity.test.js")],
+  ["test/memory/retrieval.test.ts", () => import("../memory/retrieval.test.js")],
+  ["test/memory/errors.test.ts", () => import("../memory/errors.test.js")],
 ];
 const scalarSuites: [string, () => Promise<unknown>][] = [
   ["test/browser/scalar-default.ts", () => import("./scalar-default.js")],

@@ -16,7 +16,7 @@ const U = 2 ** -24;
 /**
  * Relative tolerance per similarity on an f32 backend, D entries compared. Dot products of
  * non-negative data and distances are sums of non-negative terms: (D + 8) u of the result
- * for the matmul and Manhattan, 4 (D + 12) u for squared distances (the identity with
+ * for the matmul and Manhattan, 8 (D + 12) u for squared distances (the identity with
  * direct recomputation, src/backend/kernels.ts). Normalised dots add the sums' (D + 2) u;
  * cosine the norms' few u. Reciprocals and negations keep relative error. The float64
  * reference is held to 1e-12.
@@ -25,7 +25,7 @@ function tolerance(backend: BackendName, similarity: SimilarityName, d: number):
   if (backend === "reference-f64") return 1e-12;
   switch (similarity) {
     case "euclidean":
-    case "negativeEuclidean": return 4 * (d + 12) * U;
+    case "negativeEuclidean": return 8 * (d + 12) * U;
     case "normalizedDot": return (2 * d + 12) * U;
     case "cosine": return (d + 14) * U;
     default: return (d + 8) * U;
