@@ -63,6 +63,7 @@ const pcSuites: [string, () => Promise<unknown>][] = [
   ["test/memory/similarity.test.ts", () => import("../memory/similarity.test.js")],
   ["test/memory/retrieval.test.ts", () => import("../memory/retrieval.test.js")],
   ["test/memory/errors.test.ts", () => import("../memory/errors.test.js")],
+  ["test/memory/capacity.test.ts", () => import("../memory/capacity.test.js")],
 ];
 const scalarSuites: [string, () => Promise<unknown>][] = [
   ["test/browser/scalar-default.ts", () => import("./scalar-default.js")],

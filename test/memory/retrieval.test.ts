@@ -9,7 +9,7 @@ import { modernHopfield, UniversalHopfield } from "../../src/memory/universal-ho
 import { Random } from "../../src/random.js";
 import { randomArray, seed } from "../arbitraries.js";
 import { assertClose } from "../util/backends.js";
-import { ALL_BACKENDS, leakChecked, rowsOf, unitData } from "./util.js";
+import { ALL_BACKENDS, leakChecked, oracleScores, rowsOf, unitData } from "./util.js";
 
 const test = suite("UHN retrieval");
 
@@ -65,6 +65,53 @@ leakChecked(test, "a stored pattern queried exactly is retrieved exactly with ma
       }
     }
   }), { numRuns: 15 });
+});
+
+/** z = P^T sep(norm(sim)) for one query, from the definitions (Millidge et al. 2022, eq. 2 and the reference code). */
+function oracleRecall(scores: number[], projection: Float64Array[], separation: { kind: string; beta?: number; degree?: number }, normalize: boolean): number[] {
+  const normalise = (v: number[]) => {
+    const total = v.reduce((t, x) => t + Math.abs(x), 0);
+    return total === 0 ? v.map(() => 1 / v.length) : v.map((x) => x / total);
+  };
+  let w = normalize ? normalise(scores) : [...scores];
+  if (separation.kind === "softmax") {
+    const top = Math.max(...w);
+    const e = w.map((x) => Math.exp(separation.beta! * (x - top)));
+    const total = e.reduce((t, x) => t + x, 0);
+    w = e.map((x) => x / total);
+  } else if (separation.kind === "max") {
+    const best = w.indexOf(Math.max(...w));
+    w = w.map((_, i) => (i === best ? 1 : 0));
+  } else if (separation.kind === "polynomial") {
+    w = w.map((x) => x ** separation.degree!);
+  }
+  if (normalize && (separation.kind === "identity" || separation.kind === "polynomial")) w = normalise(w);
+  return Array.from({ length: projection[0].length }, (_, k) => projection.reduce((t, p, i) => t + w[i] * p[k], 0));
+}
+
+leakChecked(test, "recall is P^T sep(sim(M, q)) with scores normalised before the separation and weights after, as the reference code", () => {
+  const separations = fc.oneof(
+    fc.constant({ kind: "identity" }), fc.constant({ kind: "max" }),
+    fc.double({ min: 0.5, max: 50, noNaN: true }).map((beta) => ({ kind: "softmax", beta })),
+    fc.integer({ min: 1, max: 4 }).map((degree) => ({ kind: "polynomial", degree })),
+  );
+  fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 30 }), seed, separations, fc.boolean(), fc.boolean(),
+    fc.constantFrom<SimilarityName>("dot", "normalizedDot", "cosine", "negativeEuclidean", "negativeManhattan", "euclidean", "manhattan"),
+    (n, d, s, separation, normalize, hetero, similarity) => {
+      fc.pre(normalize || !(similarity === "euclidean" || similarity === "manhattan") || separation.kind === "softmax" || separation.kind === "max");
+      const patterns = unitData(n, d, s);
+      const query = unitData(1, d, s + 5);
+      const targets = hetero ? rowsOf(unitData(n, 3, s + 9), 3) : rowsOf(patterns, d);
+      const scores = Array.from(oracleScores(similarity, patterns, query, d, null));
+      // Ties at the maximum make max depend on the order of equal floats: skip them.
+      if (separation.kind === "max") fc.pre(scores.filter((v) => v === Math.max(...scores)).length === 1);
+      const expected = oracleRecall(scores, targets, separation, normalize);
+      const memory = new UniversalHopfield({ similarity, separation: separation as never, normalize, backend: "reference-f64" });
+      memory.store(rowsOf(patterns, d), hetero ? targets : undefined);
+      const recalled = recallOf(memory, query);
+      memory.dispose();
+      assertClose(`${similarity} ${JSON.stringify(separation)} normalize=${normalize}`, recalled, expected, 1e-9, 1e-12);
+    }), { numRuns: 150 });
 });
 
 leakChecked(test, "softmax separation tends to max as beta grows: exactly max once beta times the score gap passes 1000", () => {
