@@ -42,7 +42,7 @@ export type { AssociativeMemory } from "./memory/associative-memory.js";
 export type { Rows, MaskInput } from "./memory/inputs.js";
 export { SIMILARITY_NAMES, PAPER_SIMILARITIES, type SimilarityName, type SimilarityFunction, type SimilaritySpec } from "./memory/similarity.js";
 export { resolveSeparation, separateRow, normalizeRow, separationLabel, DEFAULT_SOFTMAX_BETA, DEFAULT_POLYNOMIAL_DEGREE, type Separation, type SeparationSpec } from "./memory/separation.js";
-export { corrupt as corruptQueries, corruptionLabel as queryCorruptionLabel, visibleRowsMask, firstHiddenRow, type Corruption as QueryCorruption, type ImageShape } from "./memory/corruption.js";
+export { corruptQueries, queryCorruptionLabel, checkQueryCorruption, visibleRowsMask, firstHiddenRow, type QueryCorruption, type ImageShape } from "./memory/corruption.js";
 export {
   runCapacity, summarize, summarizeFloors, drawPatterns, uhnMethod, memoryMethod, fraction, RecallJudge, PAPER_CRITERION, STRICT_CRITERION, mseCriterion,
   type CapacityOptions, type CapacityResult, type CapacityRecord, type FloorRecord, type Summary, type Criterion, type RecallJudgement,

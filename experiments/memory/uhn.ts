@@ -6,7 +6,7 @@
 // curve: the criterion's verdict on recalling the mean of the stored images, the floor a
 // blurred recall reaches. Also accuracy against the noise level and the hidden fraction.
 import { type CapacityResult, type Criterion, PAPER_CRITERION, runCapacity, STRICT_CRITERION, summarize, summarizeFloors, type Summary, uhnMethod, drawPatterns } from "../../src/memory/capacity.js";
-import { corrupt, corruptionLabel, type Corruption } from "../../src/memory/corruption.js";
+import { corruptQueries, queryCorruptionLabel, type QueryCorruption } from "../../src/memory/corruption.js";
 import { resolveSeparation, separationLabel, type Separation } from "../../src/memory/separation.js";
 import { PAPER_SIMILARITIES, type SimilarityName } from "../../src/memory/similarity.js";
 import { UniversalHopfield } from "../../src/memory/universal-hopfield.js";
@@ -46,7 +46,7 @@ const FULL: Plan = {
 
 const SMOKE: Plan = { sizes: [2, 5, 10], noiseN: 10, sigmas: [0.1, 1], maskN: 10, fractions: [0.25, 0.75], gridN: 10, gridRows: 2 };
 
-const CAPACITY_CORRUPTIONS: Corruption[] = [
+const CAPACITY_CORRUPTIONS: QueryCorruption[] = [
   { kind: "noise", sigma: 0.5 },
   { kind: "zeroed", fraction: 0.5 },
   { kind: "masked", fraction: 0.5 },
@@ -85,28 +85,28 @@ export function runUhnExperiment(context: ExperimentContext): string {
     });
     const fractions = runCapacity({
       images: dataset.images, shape: dataset.shape, sizes: [plan.maskN], seeds: context.seeds,
-      corruptions: plan.fractions.flatMap((fraction) => [{ kind: "zeroed", fraction }, { kind: "masked", fraction }] as Corruption[]),
+      corruptions: plan.fractions.flatMap((fraction) => [{ kind: "zeroed", fraction }, { kind: "masked", fraction }] as QueryCorruption[]),
       methods, criteria: CRITERIA, backend: context.backend, onProgress: progress("hidden fractions"),
     });
     say(summaryTables(dataset, capacity, plan));
     for (const criterion of CRITERIA) {
       const capacityFile = writeOutput(context, `capacity-${dataset.key}-${criterion.name}.svg`, capacitySvg(dataset, capacity, criterion, plan));
-      say(`#### ${dataset.title}, ${criterion.name} criterion: capacity (${CAPACITY_CORRUPTIONS.map(corruptionLabel).join("; ")})\n\nPlot: \`${capacityFile}\``);
+      say(`#### ${dataset.title}, ${criterion.name} criterion: capacity (${CAPACITY_CORRUPTIONS.map(queryCorruptionLabel).join("; ")})\n\nPlot: \`${capacityFile}\``);
       for (const corruption of CAPACITY_CORRUPTIONS)
-        say(`${dataset.title}, ${corruptionLabel(corruption)}, ${criterion.name} criterion, % recalled by N:\n\n` +
-          curveTable(capacity, criterion, corruptionLabel(corruption), plan.sizes.map((n) => ({ label: `N=${n}`, n, corruption: corruptionLabel(corruption) }))));
+        say(`${dataset.title}, ${queryCorruptionLabel(corruption)}, ${criterion.name} criterion, % recalled by N:\n\n` +
+          curveTable(capacity, criterion, queryCorruptionLabel(corruption), plan.sizes.map((n) => ({ label: `N=${n}`, n, corruption: queryCorruptionLabel(corruption) }))));
       const noiseFile = writeOutput(context, `noise-${dataset.key}-${criterion.name}.svg`, noiseSvg(dataset, noise, criterion, plan));
       say(`#### ${dataset.title}, ${criterion.name} criterion: noise level (N = ${plan.noiseN})\n\nPlot: \`${noiseFile}\`\n\n` +
-        curveTable(noise, criterion, null, plan.sigmas.map((sigma) => ({ label: `sigma ${sigma}`, n: plan.noiseN, corruption: corruptionLabel({ kind: "noise", sigma }) }))));
+        curveTable(noise, criterion, null, plan.sigmas.map((sigma) => ({ label: `sigma ${sigma}`, n: plan.noiseN, corruption: queryCorruptionLabel({ kind: "noise", sigma }) }))));
       const fractionFile = writeOutput(context, `hidden-fraction-${dataset.key}-${criterion.name}.svg`, fractionSvg(dataset, fractions, criterion, plan));
       say(`#### ${dataset.title}, ${criterion.name} criterion: hidden fraction (N = ${plan.maskN})\n\nPlot: \`${fractionFile}\``);
       for (const kind of ["zeroed", "masked"] as const)
         say(`${dataset.title}, bottom fraction ${kind}, ${criterion.name} criterion, % recalled:\n\n` +
-          curveTable(fractions, criterion, null, plan.fractions.map((fraction) => ({ label: `${fraction}`, n: plan.maskN, corruption: corruptionLabel({ kind, fraction }) }))));
+          curveTable(fractions, criterion, null, plan.fractions.map((fraction) => ({ label: `${fraction}`, n: plan.maskN, corruption: queryCorruptionLabel({ kind, fraction }) }))));
     }
     for (const corruption of CAPACITY_CORRUPTIONS) {
       const file = writeOutput(context, `grid-${dataset.key}-${corruption.kind}.svg`, recallGrid(context, dataset, corruption, plan));
-      say(`Image grid, ${dataset.title}, ${corruptionLabel(corruption)} (N = ${plan.gridN}): \`${file}\``);
+      say(`Image grid, ${dataset.title}, ${queryCorruptionLabel(corruption)} (N = ${plan.gridN}): \`${file}\``);
     }
   }
   say(`UHN experiment time: ${((Date.now() - started) / 1000).toFixed(0)} s on the wasm-simd backend; ${hostLine()}.`);
@@ -124,16 +124,16 @@ function summaryTables(dataset: ImageSet, result: CapacityResult, plan: Plan): s
   const summaries = summarize(result.records);
   const floors = summarizeFloors(result.floors);
   const largest = plan.sizes[plan.sizes.length - 1];
-  const mean = (method: string, variant: string, corruption: Corruption, n: number, criterion: Criterion) =>
-    summaries.find((s) => s.method === method && s.variant === variant && s.corruption === corruptionLabel(corruption) && s.n === n && s.criterion === criterion.name)?.mean ?? NaN;
+  const mean = (method: string, variant: string, corruption: QueryCorruption, n: number, criterion: Criterion) =>
+    summaries.find((s) => s.method === method && s.variant === variant && s.corruption === queryCorruptionLabel(corruption) && s.n === n && s.criterion === criterion.name)?.mean ?? NaN;
   const pair = (f: (criterion: Criterion) => number) => CRITERIA.map((c) => percent(f(c))).join(" / ");
   const atLargest = markdownTable(
-    ["similarity (max separation)", ...CAPACITY_CORRUPTIONS.map(corruptionLabel)],
+    ["similarity (max separation)", ...CAPACITY_CORRUPTIONS.map(queryCorruptionLabel)],
     [
       ...PAPER_SIMILARITIES.map((similarity) => [similarity, ...CAPACITY_CORRUPTIONS.map((c) => pair((criterion) => mean(similarity, "max", c, largest, criterion)))]),
       [FLOOR_LABEL, ...CAPACITY_CORRUPTIONS.map(() => pair((criterion) => floors.find((f) => f.n === largest && f.criterion === criterion.name)?.mean ?? NaN))],
     ]);
-  const capacityOf = (similarity: string, separation: Separation, corruption: Corruption): string => {
+  const capacityOf = (similarity: string, separation: Separation, corruption: QueryCorruption): string => {
     let reached = "<" + plan.sizes[0];
     for (const n of plan.sizes) {
       if (!(mean(similarity, separationLabel(separation), corruption, n, STRICT_CRITERION) >= CAPACITY_LEVEL)) break;
@@ -153,7 +153,7 @@ function summaryTables(dataset: ImageSet, result: CapacityResult, plan: Plan): s
     atLargest,
     "",
     `Capacity: the largest N of ${plan.sizes.join(", ")} up to which at least ${100 * CAPACITY_LEVEL}% of the stored images are recalled ` +
-    `(strict criterion, mean over seeds), for ${CAPACITY_CORRUPTIONS.map(corruptionLabel).join(" / ")}:`,
+    `(strict criterion, mean over seeds), for ${CAPACITY_CORRUPTIONS.map(queryCorruptionLabel).join(" / ")}:`,
     "",
     capacityTable,
   ].join("\n");
@@ -211,8 +211,8 @@ function subtitle(dataset: ImageSet, criterion: Criterion, seeds: string): strin
 
 function capacitySvg(dataset: ImageSet, result: CapacityResult, criterion: Criterion, plan: Plan): string {
   const panels: LinePanel[] = CAPACITY_CORRUPTIONS.flatMap((corruption) => SEPARATIONS.map((separation) => ({
-    title: `${corruptionLabel(corruption)}, ${separationLabel(separation)}`,
-    series: seriesFor(result, criterion, separation, plan.sizes.map((n) => ({ x: n, n, corruption: corruptionLabel(corruption) }))),
+    title: `${queryCorruptionLabel(corruption)}, ${separationLabel(separation)}`,
+    series: seriesFor(result, criterion, separation, plan.sizes.map((n) => ({ x: n, n, corruption: queryCorruptionLabel(corruption) }))),
   })));
   return lineChartSvg(panels, chartOptions(`UHN capacity on ${dataset.title}: % of N stored images recalled`,
     subtitle(dataset, criterion, seedsText(result)), "N stored images", true));
@@ -221,7 +221,7 @@ function capacitySvg(dataset: ImageSet, result: CapacityResult, criterion: Crite
 function noiseSvg(dataset: ImageSet, result: CapacityResult, criterion: Criterion, plan: Plan): string {
   const panels: LinePanel[] = SEPARATIONS.map((separation) => ({
     title: separationLabel(separation),
-    series: seriesFor(result, criterion, separation, plan.sigmas.map((sigma) => ({ x: sigma, n: plan.noiseN, corruption: corruptionLabel({ kind: "noise", sigma }) }))),
+    series: seriesFor(result, criterion, separation, plan.sigmas.map((sigma) => ({ x: sigma, n: plan.noiseN, corruption: queryCorruptionLabel({ kind: "noise", sigma }) }))),
   }));
   return lineChartSvg(panels, chartOptions(`UHN recall on ${dataset.title} against Gaussian noise (N = ${plan.noiseN}, clipped to [0, 1])`,
     subtitle(dataset, criterion, seedsText(result)), "noise sigma"));
@@ -230,7 +230,7 @@ function noiseSvg(dataset: ImageSet, result: CapacityResult, criterion: Criterio
 function fractionSvg(dataset: ImageSet, result: CapacityResult, criterion: Criterion, plan: Plan): string {
   const panels: LinePanel[] = (["zeroed", "masked"] as const).flatMap((kind) => SEPARATIONS.map((separation) => ({
     title: `${kind}, ${separationLabel(separation)}`,
-    series: seriesFor(result, criterion, separation, plan.fractions.map((fraction) => ({ x: fraction, n: plan.maskN, corruption: corruptionLabel({ kind, fraction }) }))),
+    series: seriesFor(result, criterion, separation, plan.fractions.map((fraction) => ({ x: fraction, n: plan.maskN, corruption: queryCorruptionLabel({ kind, fraction }) }))),
   })));
   return lineChartSvg(panels, chartOptions(`UHN recall on ${dataset.title} against the hidden bottom fraction (N = ${plan.maskN})`,
     subtitle(dataset, criterion, seedsText(result)), "fraction of rows hidden"));
@@ -242,10 +242,10 @@ function seedsText(result: CapacityResult): string {
 }
 
 /** Stored / query / recalled by each similarity with max and with softmax separation, for a few stored images. */
-function recallGrid(context: ExperimentContext, dataset: ImageSet, corruption: Corruption, plan: Plan): string {
+function recallGrid(context: ExperimentContext, dataset: ImageSet, corruption: QueryCorruption, plan: Plan): string {
   const d = dataset.shape.channels * dataset.shape.height * dataset.shape.width;
   const patterns = drawPatterns(dataset.images, dataset.count, d, plan.gridN, context.seeds[0]);
-  const { queries, mask } = corrupt(patterns, plan.gridN, dataset.shape, corruption, 12345);
+  const { queries, mask } = corruptQueries(patterns, plan.gridN, dataset.shape, corruption, 12345);
   const shown = Math.min(plan.gridRows, plan.gridN);
   const rows: (ArrayLike<number> | null)[][] = Array.from({ length: shown }, (_, r) => [
     patterns.subarray(r * d, (r + 1) * d), queries.subarray(r * d, (r + 1) * d)]);
@@ -267,7 +267,7 @@ function recallGrid(context: ExperimentContext, dataset: ImageSet, corruption: C
     }
   return gridSvg(rows, {
     imageHeight: dataset.shape.height, imageWidth: dataset.shape.width, scale: 3, gap: 4, columnLabels: labels,
-    title: `UHN recalls on ${dataset.title}: ${corruptionLabel(corruption)}, N = ${plan.gridN} stored`,
+    title: `UHN recalls on ${dataset.title}: ${queryCorruptionLabel(corruption)}, N = ${plan.gridN} stored`,
     subtitle: "columns: stored image, query, then the recall of each similarity with max and with softmax(beta=1000) separation",
   });
 }

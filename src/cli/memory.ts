@@ -7,7 +7,7 @@
 import { extname } from "node:path";
 import { getBackend, setBackend, type BackendName } from "../backend/load.js";
 import { PAPER_CRITERION, runCapacity, STRICT_CRITERION, summarize, summarizeFloors, uhnMethod, drawPatterns } from "../memory/capacity.js";
-import { checkCorruption, corrupt, corruptionLabel, type Corruption, type ImageShape } from "../memory/corruption.js";
+import { checkQueryCorruption, corruptQueries, queryCorruptionLabel, type QueryCorruption, type ImageShape } from "../memory/corruption.js";
 import { resolveSeparation, separationLabel, type Separation } from "../memory/separation.js";
 import { checkSimilarity, SIMILARITY_NAMES, type SimilarityName } from "../memory/similarity.js";
 import { UniversalHopfield } from "../memory/universal-hopfield.js";
@@ -93,7 +93,7 @@ function parseSeparation(text: string): Separation {
   throw new UsageError(`--separation: ${JSON.stringify(text)} is not one of ${SEPARATION_HELP}`);
 }
 
-function parseCorruption(text: string): Corruption {
+function parseCorruption(text: string): QueryCorruption {
   const [kind, parameter] = text.split(":");
   const value = Number(parameter);
   if (parameter === undefined || parameter.trim() === "" || !Number.isFinite(value))
@@ -101,7 +101,7 @@ function parseCorruption(text: string): Corruption {
   const corruption = kind === "noise" ? { kind, sigma: value } : kind === "zeroed" || kind === "masked" ? { kind, fraction: value } : null;
   if (!corruption) throw new UsageError(`--corrupt: unknown kind ${JSON.stringify(kind)} (${CORRUPTION_HELP})`);
   try {
-    return checkCorruption(corruption as Corruption, "--corrupt");
+    return checkQueryCorruption(corruption as QueryCorruption, "--corrupt");
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -178,7 +178,7 @@ function recallCommand(path: string, flags: Flags, out: Out): number {
     : { channels: 1, height: 1, width: file.patternSize };
   const shown = Math.min((flags.count as number | undefined) ?? 8, file.count);
   const d = file.patternSize;
-  const { queries, mask } = corrupt(file.patterns.subarray(0, shown * d), shown, shape, corruption, (flags.seed as number | undefined) ?? 1);
+  const { queries, mask } = corruptQueries(file.patterns.subarray(0, shown * d), shown, shape, corruption, (flags.seed as number | undefined) ?? 1);
   const memory = new UniversalHopfield({ similarity, separation, normalize: (flags.normalize as boolean | undefined) ?? true, backend: getBackend() });
   try {
     memory.store(Array.from({ length: file.count }, (_, i) => file.patterns.subarray(i * d, (i + 1) * d)));
@@ -186,7 +186,7 @@ function recallCommand(path: string, flags: Flags, out: Out): number {
     const recalled = recalledTensor.dataSync();
     recalledTensor.dispose();
     out(`memory: ${path} (${file.count} patterns of ${d}; ${file.source})`);
-    out(`UHN: similarity ${similarity}, separation ${separationLabel(separation)}, normalize ${memory.normalize}; queries: ${corruptionLabel(corruption)}`);
+    out(`UHN: similarity ${similarity}, separation ${separationLabel(separation)}, normalize ${memory.normalize}; queries: ${queryCorruptionLabel(corruption)}`);
     out("| stored image | sum of squared errors | paper criterion (<= 60 D/784) |");
     out("| ---: | ---: | --- |");
     let passed = 0;
@@ -206,7 +206,7 @@ function recallCommand(path: string, flags: Flags, out: Out): number {
       const extension = extname(target).toLowerCase();
       if (extension === ".png") writeFileAtomic(target, gridPng(rows, grid));
       else if (extension === ".svg")
-        writeFileAtomic(target, gridSvg(rows, { ...grid, columnLabels: ["stored", "query", "recalled"], title: `UHN ${similarity}, ${separationLabel(separation)}: ${corruptionLabel(corruption)}` }));
+        writeFileAtomic(target, gridSvg(rows, { ...grid, columnLabels: ["stored", "query", "recalled"], title: `UHN ${similarity}, ${separationLabel(separation)}: ${queryCorruptionLabel(corruption)}` }));
       else throw new UsageError(`--out ${target}: expected a .svg or .png file`);
       out(`wrote ${target} (rows: stored images; columns: stored, query, recalled)`);
     }
@@ -239,13 +239,13 @@ function capacityCommand(flags: Flags, out: Out): number {
   out(`UHN capacity on ${data.description}; seeds ${seeds.join(", ")}; % of N stored images recalled (mean over seeds)`);
   for (const criterion of [PAPER_CRITERION, STRICT_CRITERION])
     for (const corruption of corruptions) {
-      out(`\n${corruptionLabel(corruption)}, ${criterion.name} criterion (${criterion.description}):`);
+      out(`\n${queryCorruptionLabel(corruption)}, ${criterion.name} criterion (${criterion.description}):`);
       out(`| similarity, separation | ${sizes.map((n) => `N=${n}`).join(" | ")} |`);
       out(`| --- | ${sizes.map(() => "---:").join(" | ")} |`);
       for (const similarity of similarities)
         for (const separation of separations) {
           const cells = sizes.map((n) => summaries.find((s) => s.method === similarity && s.variant === separationLabel(separation) &&
-            s.n === n && s.corruption === corruptionLabel(corruption) && s.criterion === criterion.name));
+            s.n === n && s.corruption === queryCorruptionLabel(corruption) && s.criterion === criterion.name));
           out(`| ${similarity}, ${separationLabel(separation)} | ${cells.map((c) => (c ? (100 * c.mean).toFixed(1) : "-")).join(" | ")} |`);
         }
       out(`| mean of stored (floor) | ${sizes.map((n) => (100 * (floors.find((f) => f.n === n && f.criterion === criterion.name)?.mean ?? NaN)).toFixed(1)).join(" | ")} |`);
@@ -253,11 +253,11 @@ function capacityCommand(flags: Flags, out: Out): number {
   if (target) {
     const floorLabel = "mean of stored (floor)";
     const panels = [PAPER_CRITERION, STRICT_CRITERION].flatMap((criterion) => corruptions.flatMap((corruption) => separations.map((separation) => ({
-      title: `${criterion.name}: ${corruptionLabel(corruption)}, ${separationLabel(separation)}`,
+      title: `${criterion.name}: ${queryCorruptionLabel(corruption)}, ${separationLabel(separation)}`,
       series: [
         ...similarities.map((similarity) => sizes.flatMap((n) => {
           const s = summaries.find((x) => x.method === similarity && x.variant === separationLabel(separation) && x.n === n &&
-            x.corruption === corruptionLabel(corruption) && x.criterion === criterion.name);
+            x.corruption === queryCorruptionLabel(corruption) && x.criterion === criterion.name);
           return s ? [[n, 100 * s.mean] as [number, number]] : [];
         })),
         sizes.map((n) => [n, 100 * (floors.find((f) => f.n === n && f.criterion === criterion.name)?.mean ?? NaN)] as [number, number]),

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../backend/errors.js";
 import { Random } from "../random.js";
 import { Tensor } from "../tensor.js";
 import type { AssociativeMemory } from "./associative-memory.js";
-import { corrupt, corruptionLabel, type Corruption, type ImageShape } from "./corruption.js";
+import { corruptQueries, queryCorruptionLabel, type QueryCorruption, type ImageShape } from "./corruption.js";
 import { type SeparationSpec, resolveSeparation, separationLabel } from "./separation.js";
 import { similarityLabel, type SimilaritySpec } from "./similarity.js";
 import { UniversalHopfield } from "./universal-hopfield.js";
@@ -235,7 +235,7 @@ export interface CapacityOptions {
   shape: ImageShape;
   sizes: number[];
   seeds: number[];
-  corruptions: Corruption[];
+  corruptions: QueryCorruption[];
   methods: RecallMethod[];
   criteria: Criterion[];
   backend: Backend;
@@ -292,7 +292,7 @@ export function runCapacity(options: CapacityOptions): CapacityResult {
       const judge = new RecallJudge(backend, patterns, n, d);
       try {
         for (const criterion of options.criteria) floors.push({ n, seed, criterion: criterion.name, accuracy: judge.meanPatternAccuracy(criterion) });
-        const queries = options.corruptions.map((corruption, i) => ({ corruption, ...corrupt(patterns, n, shape, corruption, seed * 7919 + n * 31 + i) }));
+        const queries = options.corruptions.map((corruption, i) => ({ corruption, ...corruptQueries(patterns, n, shape, corruption, seed * 7919 + n * 31 + i) }));
         for (const method of options.methods) {
           const memory = method.prepare(patterns, n, d);
           try {
@@ -300,7 +300,7 @@ export function runCapacity(options: CapacityOptions): CapacityResult {
               for (const variant of memory.recall(q.queries, n, q.mask)) {
                 const judgements = judge.judge(variant.recalled, truth);
                 for (const criterion of options.criteria)
-                  records.push({ method: method.label, variant: variant.label, corruption: corruptionLabel(q.corruption), n, seed, criterion: criterion.name, accuracy: fraction(judgements, criterion) });
+                  records.push({ method: method.label, variant: variant.label, corruption: queryCorruptionLabel(q.corruption), n, seed, criterion: criterion.name, accuracy: fraction(judgements, criterion) });
               }
             }
           } finally {

@@ -12,7 +12,7 @@ export interface ImageShape {
   width: number;
 }
 
-export type Corruption =
+export type QueryCorruption =
   /** x + N(0, sigma^2) per entry, clipped to [0, 1]. */
   | { kind: "noise"; sigma: number }
   /** The bottom `fraction` of the image rows set to 0. */
@@ -20,7 +20,7 @@ export type Corruption =
   /** The same rows set to 0 and marked unknown by the query's mask. */
   | { kind: "masked"; fraction: number };
 
-export function corruptionLabel(c: Corruption): string {
+export function queryCorruptionLabel(c: QueryCorruption): string {
   switch (c.kind) {
     case "noise": return `noise sigma ${c.sigma}`;
     case "zeroed": return `bottom ${c.fraction} zeroed`;
@@ -28,7 +28,7 @@ export function corruptionLabel(c: Corruption): string {
   }
 }
 
-export function checkCorruption(c: Corruption, argument = "corruption"): Corruption {
+export function checkQueryCorruption(c: QueryCorruption, argument = "corruption"): QueryCorruption {
   if (c === null || typeof c !== "object") throw new InvalidArgumentError(`${argument} must be an object, got ${String(c)}`);
   if (c.kind === "noise") {
     if (!(Number.isFinite(c.sigma) && c.sigma >= 0)) throw new InvalidArgumentError(`${argument}.sigma must be a finite number >= 0, got ${String(c.sigma)}`);
@@ -60,9 +60,9 @@ export function visibleRowsMask(shape: ImageShape, fraction: number): Float64Arr
  * Queries [rows, D] made from `patterns` [rows, D]: the corrupted copies, and the mask of
  * known entries for a masked corruption (null otherwise). Noise comes from `seed`.
  */
-export function corrupt(patterns: Float32Array, rows: number, shape: ImageShape, corruption: Corruption,
+export function corruptQueries(patterns: Float32Array, rows: number, shape: ImageShape, corruption: QueryCorruption,
   seed: number): { queries: Float32Array; mask: Float64Array | null } {
-  checkCorruption(corruption);
+  checkQueryCorruption(corruption);
   const d = shape.channels * shape.height * shape.width;
   if (patterns.length !== rows * d)
     throw new InvalidArgumentError(`corrupt: ${patterns.length} values are not ${rows} patterns of ${d}`);

@@ -6,12 +6,14 @@ import { getBackendByName } from "../../src/backend/load.js";
 import {
   drawPatterns, fraction, mseCriterion, PAPER_CRITERION, RecallJudge, runCapacity, STRICT_CRITERION, summarize, uhnMethod,
 } from "../../src/memory/capacity.js";
-import { corrupt, firstHiddenRow, visibleRowsMask } from "../../src/memory/corruption.js";
-import { ALL_BACKENDS, leakChecked } from "./util.js";
+import { corruptQueries, firstHiddenRow, visibleRowsMask } from "../../src/memory/corruption.js";
+import { ALL_BACKENDS } from "./util.js";
+import { leakChecked } from "../util/leaks.js";
 
 const test = suite("capacity experiments");
+const check = leakChecked(test);
 
-leakChecked(test, "the judge measures squared distances to every stored pattern and the nearest-neighbour distance", () => {
+check("the judge measures squared distances to every stored pattern and the nearest-neighbour distance", () => {
   for (const name of ALL_BACKENDS) {
     // Patterns at (0, 0), (2, 0) and (0, 5): nearest neighbours 4, 4 and 25 apart (squared).
     const judge = new RecallJudge(getBackendByName(name), Float32Array.from([0, 0, 2, 0, 0, 5]), 3, 2);
@@ -43,7 +45,7 @@ test("strict: nearest stored pattern and strictly within half the nearest-neighb
   assert.not.ok(mseCriterion(0.005).accept({ ownError: 0.005 * 784, nearestOtherError: 0, neighbourDistance: 0, patternSize: 784 }));
 });
 
-leakChecked(test, "the floor is the criterion's verdict on recalling the mean of the stored patterns", () => {
+check("the floor is the criterion's verdict on recalling the mean of the stored patterns", () => {
   // Patterns 0, 2 and 10 on a line: the mean 4 is within SSE 60 of all; strictly, it is nearest
   // to 2 (distance 4) but not within half of 2's neighbour distance (4 < 4 is false).
   const judge = new RecallJudge(getBackendByName("reference-f64"), Float64Array.from([0, 2, 10]), 3, 1);
@@ -59,16 +61,16 @@ leakChecked(test, "the floor is the criterion's verdict on recalling the mean of
 test("corruptions: clipped noise, the bottom rows zeroed as the paper's int(H (1 - f)), and their mask", () => {
   const shape = { channels: 1, height: 4, width: 3 };
   const image = Float32Array.from({ length: 12 }, (_, i) => (i % 5) / 4);
-  const noisy = corrupt(image, 1, shape, { kind: "noise", sigma: 2 }, 7).queries;
+  const noisy = corruptQueries(image, 1, shape, { kind: "noise", sigma: 2 }, 7).queries;
   assert.ok(noisy.every((v) => v >= 0 && v <= 1), "clipped to [0, 1]");
   assert.ok(noisy.some((v, i) => v !== image[i]));
-  assert.equal(corrupt(image, 1, shape, { kind: "noise", sigma: 2 }, 7).queries, noisy, "seeded");
+  assert.equal(corruptQueries(image, 1, shape, { kind: "noise", sigma: 2 }, 7).queries, noisy, "seeded");
   assert.is(firstHiddenRow(28, 0.5), 14);
   assert.is(firstHiddenRow(28, 0.1), 25);
-  const zeroed = corrupt(image, 1, shape, { kind: "zeroed", fraction: 0.5 }, 1);
+  const zeroed = corruptQueries(image, 1, shape, { kind: "zeroed", fraction: 0.5 }, 1);
   assert.is(zeroed.mask, null);
   assert.equal(Array.from(zeroed.queries), [...Array.from(image.subarray(0, 6)), 0, 0, 0, 0, 0, 0]);
-  const masked = corrupt(image, 1, shape, { kind: "masked", fraction: 0.5 }, 1);
+  const masked = corruptQueries(image, 1, shape, { kind: "masked", fraction: 0.5 }, 1);
   assert.equal(Array.from(masked.queries), Array.from(zeroed.queries));
   assert.equal(Array.from(masked.mask!), [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
   assert.equal(Array.from(visibleRowsMask({ channels: 2, height: 2, width: 1 }, 0.5)), [1, 0, 1, 0]);
@@ -83,7 +85,7 @@ test("pattern draws are seeded, distinct, and nested: smaller N are subsets of l
   assert.not.equal(Array.from(drawPatterns(pool, 50, 2, 10, 4)), Array.from(ten));
 });
 
-leakChecked(test, "a capacity run records every method, separation, corruption, N, seed and criterion; summaries average seeds", () => {
+check("a capacity run records every method, separation, corruption, N, seed and criterion; summaries average seeds", () => {
   const pool = Float32Array.from({ length: 30 * 4 }, (_, i) => ((i * 7919) % 13) / 12);
   const result = runCapacity({
     images: pool, shape: { channels: 1, height: 2, width: 2 }, sizes: [2, 5], seeds: [1, 2],

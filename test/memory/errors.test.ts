@@ -5,9 +5,10 @@ import { InvalidArgumentError, ShapeError } from "../../src/backend/errors.js";
 import { ClassicHopfield } from "../../src/memory/classic-hopfield.js";
 import { modernHopfield, UniversalHopfield } from "../../src/memory/universal-hopfield.js";
 import { tensor } from "../../src/tensor.js";
-import { leakChecked } from "./util.js";
+import { leakChecked } from "../util/leaks.js";
 
 const test = suite("memory input errors");
+const check = leakChecked(test);
 
 function throwsTyped(fn: () => unknown, type: new (...args: never[]) => Error, ...mentions: (string | RegExp)[]): void {
   try {
@@ -20,7 +21,7 @@ function throwsTyped(fn: () => unknown, type: new (...args: never[]) => Error, .
   assert.unreachable(`expected ${type.name} mentioning ${mentions.join(", ")}`);
 }
 
-leakChecked(test, "patterns of different lengths name the row that differs", () => {
+check("patterns of different lengths name the row that differs", () => {
   const memory = new UniversalHopfield();
   throwsTyped(() => memory.store([[1, 2, 3], [1, 2, 3], [1, 2]]), ShapeError, "patterns[2]", "2 entries", "patterns[0] has 3");
   assert.is(memory.size, 0, "nothing stored");
@@ -30,7 +31,7 @@ leakChecked(test, "patterns of different lengths name the row that differs", () 
   memory.dispose();
 });
 
-leakChecked(test, "an empty memory, or storing nothing, is refused", () => {
+check("an empty memory, or storing nothing, is refused", () => {
   const memory = new UniversalHopfield();
   throwsTyped(() => memory.recall([1, 2, 3]), InvalidArgumentError, "UniversalHopfield.recall", "empty");
   throwsTyped(() => memory.scores([1, 2, 3]), InvalidArgumentError, "empty");
@@ -40,7 +41,7 @@ leakChecked(test, "an empty memory, or storing nothing, is refused", () => {
   memory.dispose();
 });
 
-leakChecked(test, "NaN or infinity in a pattern, target or query names the entry", () => {
+check("NaN or infinity in a pattern, target or query names the entry", () => {
   const memory = new UniversalHopfield();
   throwsTyped(() => memory.store([[0, 1], [2, NaN]]), InvalidArgumentError, "patterns[1][1]", "NaN");
   throwsTyped(() => memory.store([[0, 1]], [[Infinity]]), InvalidArgumentError, "targets[0][0]", "Infinity");
@@ -53,7 +54,7 @@ leakChecked(test, "NaN or infinity in a pattern, target or query names the entry
   memory.dispose();
 });
 
-leakChecked(test, "a query of the wrong size names queries and both sizes", () => {
+check("a query of the wrong size names queries and both sizes", () => {
   const memory = new UniversalHopfield().store([[1, 2, 3], [3, 2, 1]]);
   throwsTyped(() => memory.recall([1, 2]), ShapeError, "UniversalHopfield.recall", "queries", "2 entries", "expected 3");
   throwsTyped(() => memory.recall([[1, 2, 3], [1, 2]]), ShapeError, "queries[1]");
@@ -63,7 +64,7 @@ leakChecked(test, "a query of the wrong size names queries and both sizes", () =
   memory.dispose();
 });
 
-leakChecked(test, "a softmax beta (or polynomial degree) that is not a finite positive number names it", () => {
+check("a softmax beta (or polynomial degree) that is not a finite positive number names it", () => {
   for (const beta of [Infinity, -Infinity, NaN, 0, -1]) {
     throwsTyped(() => new UniversalHopfield({ separation: { kind: "softmax", beta } }), InvalidArgumentError, "separation.beta", String(beta));
     throwsTyped(() => modernHopfield({ beta }), InvalidArgumentError, "separation.beta");
@@ -73,7 +74,7 @@ leakChecked(test, "a softmax beta (or polynomial degree) that is not a finite po
   throwsTyped(() => new UniversalHopfield({ similarity: "hamming" as never }), InvalidArgumentError, "similarity must be one of");
 });
 
-leakChecked(test, "masks: wrong size, values other than 0/1, no known entry, or a row count that fits neither rule", () => {
+check("masks: wrong size, values other than 0/1, no known entry, or a row count that fits neither rule", () => {
   const memory = new UniversalHopfield().store([[1, 2, 3], [3, 2, 1]]);
   throwsTyped(() => memory.recall([1, 2, 3], [1, 0]), ShapeError, "mask has 2 entries, expected 3");
   throwsTyped(() => memory.recall([1, 2, 3], [1, 0.5, 0]), InvalidArgumentError, "mask[1]", "0/1");
@@ -83,7 +84,7 @@ leakChecked(test, "masks: wrong size, values other than 0/1, no known entry, or 
   memory.dispose();
 });
 
-leakChecked(test, "targets: one per pattern, and always or never", () => {
+check("targets: one per pattern, and always or never", () => {
   const memory = new UniversalHopfield();
   throwsTyped(() => memory.store([[1, 2], [3, 4]], [[1]]), ShapeError, "2 patterns but 1 targets");
   memory.store([[1, 2]], [[1]]);
@@ -92,7 +93,7 @@ leakChecked(test, "targets: one per pattern, and always or never", () => {
   throwsTyped(() => new ClassicHopfield().store([[1, -1]], [[1]]), InvalidArgumentError, "auto-associative");
 });
 
-leakChecked(test, "options and data outside a similarity's or network's domain", () => {
+check("options and data outside a similarity's or network's domain", () => {
   throwsTyped(() => new UniversalHopfield({ similarity: "euclidean", separation: "identity", normalize: false }), InvalidArgumentError, "normalize must be true");
   throwsTyped(() => new UniversalHopfield({ normalize: "yes" as never }), InvalidArgumentError, "normalize must be true or false");
   const normalized = new UniversalHopfield({ similarity: "normalizedDot" });

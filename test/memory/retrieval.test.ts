@@ -9,9 +9,11 @@ import { modernHopfield, UniversalHopfield } from "../../src/memory/universal-ho
 import { Random } from "../../src/random.js";
 import { randomArray, seed } from "../arbitraries.js";
 import { assertClose } from "../util/backends.js";
-import { ALL_BACKENDS, leakChecked, oracleScores, rowsOf, unitData } from "./util.js";
+import { ALL_BACKENDS, oracleScores, rowsOf, unitData } from "./util.js";
+import { leakChecked } from "../util/leaks.js";
 
 const test = suite("UHN retrieval");
+const check = leakChecked(test);
 
 const U = 2 ** -24;
 
@@ -40,7 +42,7 @@ function equalWeightPatterns(n: number, d: number, ones: number, random: Random)
   return out;
 }
 
-leakChecked(test, "a stored pattern queried exactly is retrieved exactly with max separation, by every similarity", () => {
+check("a stored pattern queried exactly is retrieved exactly with max separation, by every similarity", () => {
   // Distance similarities and cosine peak at an exact match for any distinct patterns; dot
   // products only when no pattern is longer than the query's own (here: equal norms and
   // sums), since otherwise a longer pattern in a similar direction outscores it.
@@ -89,7 +91,7 @@ function oracleRecall(scores: number[], projection: Float64Array[], separation: 
   return Array.from({ length: projection[0].length }, (_, k) => projection.reduce((t, p, i) => t + w[i] * p[k], 0));
 }
 
-leakChecked(test, "recall is P^T sep(sim(M, q)) with scores normalised before the separation and weights after, as the reference code", () => {
+check("recall is P^T sep(sim(M, q)) with scores normalised before the separation and weights after, as the reference code", () => {
   const separations = fc.oneof(
     fc.constant({ kind: "identity" }), fc.constant({ kind: "max" }),
     fc.double({ min: 0.5, max: 50, noNaN: true }).map((beta) => ({ kind: "softmax", beta })),
@@ -114,7 +116,7 @@ leakChecked(test, "recall is P^T sep(sim(M, q)) with scores normalised before th
     }), { numRuns: 150 });
 });
 
-leakChecked(test, "softmax separation tends to max as beta grows: exactly max once beta times the score gap passes 1000", () => {
+check("softmax separation tends to max as beta grows: exactly max once beta times the score gap passes 1000", () => {
   fc.assert(fc.property(fc.integer({ min: 2, max: 10 }), fc.integer({ min: 4, max: 50 }), seed,
     fc.constantFrom<SimilarityName>("dot", "cosine", "euclidean", "manhattan", "negativeEuclidean"), (n, d, s, similarity) => {
       const patterns = rowsOf(unitData(n, d, s), d);
@@ -154,7 +156,7 @@ function hadamard(d: number): Float64Array[] {
   return h.map((r) => Float64Array.from(r));
 }
 
-leakChecked(test, "N <= D orthogonal patterns are retrieved exactly with dot similarity and identity separation", () => {
+check("N <= D orthogonal patterns are retrieved exactly with dot similarity and identity separation", () => {
   fc.assert(fc.property(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 64 }), seed, (power, wanted, s) => {
     const d = 2 ** power;
     const random = new Random(s);
@@ -201,7 +203,7 @@ leakChecked(test, "N <= D orthogonal patterns are retrieved exactly with dot sim
   }), { numRuns: 30 });
 });
 
-leakChecked(test, "hetero-associative recall returns the target stored with the best-matching pattern", () => {
+check("hetero-associative recall returns the target stored with the best-matching pattern", () => {
   const patterns = rowsOf(unitData(6, 30, 5), 30);
   const labels = [3, 1, 4, 1, 5, 9];
   const targets = labels.map((l) => Float64Array.from({ length: 10 }, (_, c) => (c === l ? 1 : 0)));
@@ -216,7 +218,7 @@ leakChecked(test, "hetero-associative recall returns the target stored with the 
   }
 });
 
-leakChecked(test, "the modern continuous Hopfield network is z = M^T softmax(beta M q) (Ramsauer et al.)", () => {
+check("the modern continuous Hopfield network is z = M^T softmax(beta M q) (Ramsauer et al.)", () => {
   fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 40 }), seed, fc.double({ min: 0.01, max: 20, noNaN: true }),
     (n, d, s, beta) => {
       const patterns = rowsOf(unitData(n, d, s), d);
@@ -232,7 +234,7 @@ leakChecked(test, "the modern continuous Hopfield network is z = M^T softmax(bet
     }), { numRuns: 40 });
 });
 
-leakChecked(test, "classic Hopfield: Hebbian storage of one pattern makes it (and its negative) a fixed point", () => {
+check("classic Hopfield: Hebbian storage of one pattern makes it (and its negative) a fixed point", () => {
   fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), seed, (d, s) => {
     const pattern = toBipolar(unitData(1, d, s));
     for (const backend of ALL_BACKENDS) {
@@ -246,7 +248,7 @@ leakChecked(test, "classic Hopfield: Hebbian storage of one pattern makes it (an
   }), { numRuns: 40 });
 });
 
-leakChecked(test, "classic Hopfield: weights are the Hebbian outer products with a zero diagonal, and one update is a UHN step", () => {
+check("classic Hopfield: weights are the Hebbian outer products with a zero diagonal, and one update is a UHN step", () => {
   fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 30 }), seed, (n, d, s) => {
     const patterns = rowsOf(randomArray(n * d, s, 1), d).map((p) => toBipolar(p, 0));
     const network = new ClassicHopfield({ backend: "wasm-simd", maxSteps: 1 }).store(patterns);
@@ -269,7 +271,7 @@ leakChecked(test, "classic Hopfield: weights are the Hebbian outer products with
   }), { numRuns: 30 });
 });
 
-leakChecked(test, "classic Hopfield recalls a few stored patterns from a corrupted copy", () => {
+check("classic Hopfield recalls a few stored patterns from a corrupted copy", () => {
   const random = new Random(3);
   const d = 256;
   const patterns = Array.from({ length: 5 }, () => Float64Array.from({ length: d }, () => (random.next() < 0.5 ? 1 : -1)));

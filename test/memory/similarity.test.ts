@@ -8,9 +8,11 @@ import { SIMILARITY_NAMES, type SimilarityName } from "../../src/memory/similari
 import { UniversalHopfield } from "../../src/memory/universal-hopfield.js";
 import { awkwardSize, seed } from "../arbitraries.js";
 import { assertClose } from "../util/backends.js";
-import { ALL_BACKENDS, leakChecked, maskRow, oracleScores, rowsOf, unitData } from "./util.js";
+import { ALL_BACKENDS, maskRow, oracleScores, rowsOf, unitData } from "./util.js";
+import { leakChecked } from "../util/leaks.js";
 
 const test = suite("UHN similarities");
+const check = leakChecked(test);
 
 const U = 2 ** -24;
 /**
@@ -76,11 +78,11 @@ function checkCase(c: Case): void {
   }
 }
 
-leakChecked(test, "every similarity equals its float64 definition, over the known entries when masked, on every backend", () => {
+check("every similarity equals its float64 definition, over the known entries when masked, on every backend", () => {
   fc.assert(fc.property(cases, checkCase), { numRuns: 40 });
 });
 
-leakChecked(test, "a masked dot product equals the dot product of the zeroed query; masked distances ignore the unknown entries", () => {
+check("a masked dot product equals the dot product of the zeroed query; masked distances ignore the unknown entries", () => {
   fc.assert(fc.property(cases, (c) => {
     const d = c.d;
     const patterns = rowsOf(unitData(c.n, d, c.seed), d);
@@ -108,7 +110,7 @@ leakChecked(test, "a masked dot product equals the dot product of the zeroed que
   }), { numRuns: 25 });
 });
 
-leakChecked(test, "a user similarity function sees only the known entries and its scores are used as given", () => {
+check("a user similarity function sees only the known entries and its scores are used as given", () => {
   const patterns = [[1, 2, 3, 4], [4, 3, 2, 1]];
   const seen: number[][] = [];
   const sumOfProducts = (p: Float64Array, q: Float64Array) => {

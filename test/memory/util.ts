@@ -1,22 +1,10 @@
-// Helpers shared by the memory suites: a leak-checked test wrapper, data generators and the
-// float64 oracles written from the definitions in Millidge et al. 2022.
-import * as assert from "uvu/assert";
-import type { Test } from "uvu";
+// Helpers shared by the memory suites: data generators and the float64 oracles written from
+// the definitions in Millidge et al. 2022.
 import type { BackendName } from "../../src/backend/load.js";
 import type { SimilarityName } from "../../src/memory/similarity.js";
-import { memory } from "../../src/tensor.js";
 import { randomArray } from "../arbitraries.js";
 
 export const ALL_BACKENDS: BackendName[] = ["wasm-simd", "wasm-scalar", "reference-f64"];
-
-/** Registers a test that also fails when it leaves a tensor alive (checked inside the test). */
-export function leakChecked(test: Test, name: string, fn: () => void): void {
-  test(name, () => {
-    const before = memory().numTensors;
-    fn();
-    assert.is(memory().numTensors, before, "no tensor leaked");
-  });
-}
 
 /** rows x cols f32-representable numbers in [0, 1) (images are non-negative). */
 export function unitData(rows: number, cols: number, seed: number): Float64Array {
