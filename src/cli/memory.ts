@@ -140,7 +140,19 @@ function loadImages(value: string): Images {
   return { images: ds.features, count: ds.size, shape, description };
 }
 
+/** The flags each action reads; any other is refused rather than ignored. */
+const ACTION_FLAGS: Record<string, string[]> = {
+  store: ["data", "count", "seed", "out", "backend"],
+  recall: ["count", "seed", "out", "similarity", "separation", "normalize", "corrupt", "backend"],
+  capacity: ["data", "seed", "out", "similarity", "separation", "normalize", "corrupt", "sizes", "seeds", "backend"],
+};
+
 export async function memoryCommand(action: string, file: string | undefined, flags: Flags, out: Out): Promise<number> {
+  const allowed = ACTION_FLAGS[action];
+  if (!allowed) throw new UsageError(`unknown action ${JSON.stringify(action)} (expected store, recall or capacity)`);
+  const unused = Object.keys(flags).find((name) => !allowed.includes(name));
+  if (unused) throw new UsageError(`--${unused} does not apply to memory ${action} (it takes ${allowed.map((f) => `--${f}`).join(", ")})`);
+  if (file !== undefined && action !== "recall") throw new UsageError(`memory ${action} takes no MEMORY file (got ${JSON.stringify(file)})`);
   if (flags.backend) setBackend(flags.backend as BackendName);
   switch (action) {
     case "store": return storeCommand(flags, out);

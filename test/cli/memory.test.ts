@@ -66,6 +66,10 @@ test("usage errors exit 2 and name the flag", async () => {
     [["memory", "capacity", "--similarity", "hamming"], "--similarity must be one of"],
     [["memory", "capacity", "--sizes", "10,x"], "--sizes"],
     [["memory", "recall", "x.pcgm", "--similarity", "dot,cosine"], "takes one value"],
+    [["memory", "recall", "x.pcgm", "--sizes", "10"], "--sizes does not apply to memory recall"],
+    [["memory", "store", "--out", "x.pcgm", "--corrupt", "noise:1"], "--corrupt does not apply to memory store"],
+    [["memory", "capacity", "--count", "3"], "--count does not apply to memory capacity"],
+    [["memory", "store", "extra.pcgm", "--out", "x.pcgm"], "takes no MEMORY file"],
   ];
   for (const [args, message] of cases) {
     const result = await pcgraph(...args);
