@@ -48,3 +48,67 @@ export function describeGraph(drawn: RandomGraph): string {
   const nodes = drawn.spec.nodes.map((n) => `  ${n.name} = ${n.op}(${(n.inputs ?? []).join(", ")})${n.shape ? ` shape [${n.shape}]` : ""}${n.shareParamsWith ? ` shares ${JSON.stringify(n.shareParamsWith)}` : ""}`);
   return `${drawn.family} graph, batch ${drawn.batch}, seed ${drawn.seed}, loss ${drawn.spec.loss}, output ${drawn.spec.output}:\n${nodes.join("\n")}`;
 }
+
+import type { GroupActivation, PCGraphSpec } from "../src/pc/graph/topology.js";
+
+/** A random PC graph: 1-4 groups of 1-5 units, random edges (cycles, both directions, self edges, masks) and clamps. */
+export interface RandomPCGraph {
+  spec: PCGraphSpec;
+  batch: number;
+  seed: number;
+  /** Per group: "clamped", "free", or a free mask (1 = free) of B x n values. */
+  freedom: ("clamped" | "free" | number[])[];
+}
+
+// Smooth activations (finite differences across a kink would be meaningless) plus
+// leakyRelu, whose kink at 0 a random value almost surely misses by more than the FD step.
+const smoothActivations: GroupActivation[] = ["identity", "tanh", "sigmoid", "softplus", "gelu", "leakyRelu"];
+
+export function randomPCGraph(draw: Draw): RandomPCGraph {
+  const count = draw.int(1, 4);
+  const groups = Array.from({ length: count }, (_, i) => ({
+    name: `g${i}`, size: draw.int(1, 5), activation: smoothActivations[draw.int(0, smoothActivations.length - 1)],
+  }));
+  const batch = draw.int(1, 3);
+  const seedValue = draw.int(0, 1e6);
+  const edges: PCGraphSpec["edges"] = [];
+  for (const from of groups)
+    for (const to of groups) {
+      if (from === to && from.size < 2) continue;
+      if (draw.int(0, 2) === 0) continue;
+      const masked = draw.int(0, 3) === 0;
+      let mask: number[] | undefined;
+      if (masked) {
+        mask = Array.from({ length: from.size * to.size }, (_, i) =>
+          from === to && Math.floor(i / to.size) === i % to.size ? 0 : draw.int(0, 1));
+        if (!mask.includes(1)) mask = undefined;
+        else if (from !== to && !mask.includes(0)) mask = undefined;
+      }
+      edges.push({ from: from.name, to: to.name, ...(mask ? { mask } : {}) });
+    }
+  // Every group needs an edge: connect the lonely ones to the next group.
+  for (const [i, g] of groups.entries())
+    if (!edges.some((e) => e.from === g.name || e.to === g.name)) {
+      const other = groups[(i + 1) % count];
+      if (other === g) {
+        if (g.size < 2) g.size = 2;
+        edges.push({ from: g.name, to: g.name });
+      } else edges.push({ from: g.name, to: other.name });
+    }
+  const freedom = groups.map((g) => {
+    const kind = draw.int(0, 2);
+    if (kind === 0) return "clamped" as const;
+    if (kind === 1) return "free" as const;
+    return Array.from({ length: batch * g.size }, () => draw.int(0, 1));
+  });
+  return { spec: { groups, edges }, batch, seed: seedValue, freedom };
+}
+
+export const pcGraphArbitrary = (): fc.Arbitrary<RandomPCGraph> =>
+  fc.gen().map((g) => randomPCGraph({ int: (min, max) => g(fc.integer, { min, max }) }));
+
+export function describePCGraph(drawn: RandomPCGraph): string {
+  const groups = drawn.spec.groups.map((g, i) => `  ${g.name}[${g.size}] ${g.activation} ${Array.isArray(drawn.freedom[i]) ? `partial ${JSON.stringify(drawn.freedom[i])}` : drawn.freedom[i]}`);
+  const edges = drawn.spec.edges.map((e) => `  ${e.from} -> ${e.to}${e.mask ? ` mask ${JSON.stringify(Array.from(e.mask))}` : ""}`);
+  return `PC graph, batch ${drawn.batch}, seed ${drawn.seed}:\n${groups.join("\n")}\n${edges.join("\n")}`;
+}

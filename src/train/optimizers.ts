@@ -12,7 +12,7 @@
 //   adam with decoupledWeightDecay (AdamW): p <- (1 - lr wd) p before the Adam update.
 import { InvalidArgumentError } from "../backend/errors.js";
 import type { Backend } from "../backend/kernels.js";
-import type { Graph, Parameter } from "../graph/graph.js";
+import type { Parameter } from "../graph/graph.js";
 import { formatShape, Tensor } from "../tensor.js";
 import type { OptimizerStateData } from "./checkpoint.js";
 import { checkFinite } from "./errors.js";
@@ -47,6 +47,12 @@ export interface OptimizerConfig {
   schedule?: ScheduleConfig;
 }
 
+/** What an optimizer updates: named parameters on one backend (a Graph, a PC graph's model, ...). */
+export interface ParameterSet {
+  readonly parameters: readonly Parameter[];
+  readonly backend: Backend;
+}
+
 /** Serialisable optimizer state: the shape checkpoints store. */
 export type { OptimizerStateData };
 
@@ -54,12 +60,12 @@ export interface Optimizer {
   readonly config: Readonly<ResolvedOptimizerConfig>;
   /**
    * Applies one update from dL/dtheta by parameter name to `parameters` (default: every
-   * parameter of `graph`); the others stay frozen. An optimizer keeps to the graph and the
-   * parameter list of its first step. Throws a TrainingError naming the parameter, and
-   * changes nothing, when a gradient has a NaN or infinite entry (one streaming
-   * countNonFinite pass over each gradient).
+   * parameter of `graph`, a Graph or any ParameterSet such as a PC graph's model); the others
+   * stay frozen. An optimizer keeps to the graph and the parameter list of its first step.
+   * Throws a TrainingError naming the parameter, and changes nothing, when a gradient has a
+   * NaN or infinite entry (one streaming countNonFinite pass over each gradient).
    */
-  step(graph: Graph, gradients: Map<string, Tensor>, parameters?: readonly Parameter[]): void;
+  step(graph: ParameterSet, gradients: Map<string, Tensor>, parameters?: readonly Parameter[]): void;
   /** The learning rate the next step will use (after the schedule). */
   learningRate(): number;
   /** Steps taken so far. */
@@ -203,7 +209,7 @@ interface ParamSlots {
 class KernelOptimizer implements Optimizer {
   readonly config: Readonly<ResolvedOptimizerConfig>;
   private stepCount = 0;
-  private graph: Graph | null = null;
+  private graph: ParameterSet | null = null;
   private bound: ParamSlots[] = [];
   private pending: OptimizerStateData["slots"] | null = null;
 
@@ -220,7 +226,7 @@ class KernelOptimizer implements Optimizer {
   }
 
   /** Allocates zeroed slots for `parameters` of `graph` (or checks that they match the bound ones). */
-  private bind(graph: Graph, parameters: readonly Parameter[]): void {
+  private bind(graph: ParameterSet, parameters: readonly Parameter[]): void {
     if (this.graph === graph && parameters.length === this.bound.length && this.bound.every((b, i) => b.param === parameters[i])) return;
     if (this.graph) {
       // Another graph object with the same parameters (e.g. rebuilt from a checkpoint) keeps the slots.
@@ -269,7 +275,7 @@ class KernelOptimizer implements Optimizer {
       });
   }
 
-  step(graph: Graph, gradients: Map<string, Tensor>, parameters: readonly Parameter[] = graph.parameters): void {
+  step(graph: ParameterSet, gradients: Map<string, Tensor>, parameters: readonly Parameter[] = graph.parameters): void {
     this.bind(graph, parameters);
     const c = this.config;
     const k: Backend = graph.backend;

@@ -14,3 +14,14 @@ export function leakChecked(test: Test): (name: string, body: () => void | Promi
       assert.is(memory().numTensors, before, `${name}: no tensor leaked`);
     });
 }
+
+/** The same check around one test body: `suite("name", leakFree(() => { ... }))`. */
+export function leakFree(body: () => void | Promise<void>): () => Promise<void> {
+  return async () => {
+    releaseScratch();
+    const before = memory().numTensors;
+    await body();
+    releaseScratch();
+    assert.is(memory().numTensors, before, "no tensor leaked");
+  };
+}

@@ -1,0 +1,215 @@
+// PCGraph: a predictive-coding graph of any topology with the operations a user calls —
+// queries (clamp anything, relax, read), learning steps (PC or iPC) with any optimizer,
+// `fit` on a dataset, the per-step stream, and (de)serialisation. It composes the pieces of
+// src/pc/graph/: the model (parameters), the energy (a sum of terms), per-batch-size states,
+// relaxation and the learning schedules.
+import { InvalidArgumentError } from "../backend/errors.js";
+import type { Backend } from "../backend/kernels.js";
+import type { Parameter } from "../graph/graph.js";
+import { Energy, PredictionErrors, type EnergyTerm } from "../pc/graph/energy.js";
+import type { ValueInit } from "../pc/graph/init.js";
+import { PCGraphModel, type PCGraphModelOptions } from "../pc/graph/model.js";
+import { checkReads, loadQuery, queryBatch, type QueryClamps } from "../pc/graph/query.js";
+import { relax, relaxation, type RelaxResult, type StepEvent, type StepListener } from "../pc/graph/relax.js";
+import {
+  gradientBuffers, incrementalLearning, pcLearning, type ClipOptions, type LearningResult, type ParameterUpdater,
+} from "../pc/graph/schedules.js";
+import { PCGraphState } from "../pc/graph/state.js";
+import type { Group, PCGraphSpec } from "../pc/graph/topology.js";
+import type { Tensor } from "../tensor.js";
+
+export type PCLearningAlgorithm = "pc" | "ipc";
+export const pcLearningAlgorithms: readonly PCLearningAlgorithm[] = ["pc", "ipc"];
+
+export interface PCGraphOptions extends PCGraphModelOptions {
+  /** The energy's terms (default: the prediction errors, the PC energy). */
+  energy?: (model: PCGraphModel) => EnergyTerm[];
+}
+
+/** Relaxation settings of a query. */
+export interface RelaxSettings {
+  /** Step budget (default 100). */
+  steps?: number;
+  /** Inference rate (default 0.1). */
+  gamma?: number;
+  /** Stop at this residual (default 1e-4; 0 runs the whole budget unless exactly at rest). */
+  tolerance?: number;
+  /** Throw when the tolerance is not reached (default false: the result reports it). */
+  requireConvergence?: boolean;
+}
+
+export interface Query extends QueryClamps, RelaxSettings {
+  /** Groups to read after relaxing (not entirely clamped). */
+  read: string[];
+  onStep?: StepListener;
+}
+
+export interface QueryResult extends RelaxResult {
+  batch: number;
+  /** The read groups' values after relaxing, B x n_g each (copies). */
+  values: Record<string, Float32Array | Float64Array>;
+}
+
+/** A step of `querySteps`: the event plus the current values of any group (a copy, read on demand). */
+export interface QueryStep extends StepEvent {
+  read(group: string): Float32Array | Float64Array;
+}
+
+export interface LearnOptions {
+  /** "pc" (default): relax, then learn; "ipc": learn at every inference step. */
+  algorithm?: PCLearningAlgorithm;
+  /** Inference steps T (default 20). */
+  steps?: number;
+  /** Inference rate (default 0.1). */
+  gamma?: number;
+  /** PC only: stop relaxing at this residual. */
+  tolerance?: number;
+  clip?: ClipOptions;
+  onStep?: StepListener;
+}
+
+export const queryDefaults = { steps: 100, gamma: 0.1, tolerance: 1e-4 } as const;
+export const learnDefaults = { steps: 20, gamma: 0.1 } as const;
+
+export class PCGraph {
+  readonly model: PCGraphModel;
+  readonly energy: Energy;
+  private readonly states = new Map<number, PCGraphState>();
+  private gradients: Map<string, Tensor> | null = null;
+
+  constructor(spec: PCGraphSpec | PCGraphModel, options: PCGraphOptions = {}) {
+    this.model = spec instanceof PCGraphModel ? spec : new PCGraphModel(spec, options);
+    try {
+      this.energy = new Energy(options.energy ? options.energy(this.model) : [new PredictionErrors(this.model)]);
+    } catch (error) {
+      if (!(spec instanceof PCGraphModel)) this.model.dispose();
+      throw error;
+    }
+  }
+
+  get backend(): Backend {
+    return this.model.backend;
+  }
+
+  get parameters(): readonly Parameter[] {
+    return this.model.parameters;
+  }
+
+  get groups(): readonly Group[] {
+    return this.model.groups;
+  }
+
+  get parameterCount(): number {
+    return this.model.parameterCount;
+  }
+
+  /** The state for a batch size (allocated once and reused). */
+  state(batch: number): PCGraphState {
+    let s = this.states.get(batch);
+    if (!s) this.states.set(batch, (s = new PCGraphState(this.model, batch)));
+    return s;
+  }
+
+  /** Frees the per-batch-size states (they are rebuilt on demand). */
+  releaseStates(): void {
+    for (const s of this.states.values()) s.dispose();
+    this.states.clear();
+  }
+
+  private prepareQuery(q: Query): { state: PCGraphState; reads: Group[] } {
+    if (!q || typeof q !== "object") throw new InvalidArgumentError("query: expected { clamp?, start?, read, ... }");
+    const reads = checkReads(this.model, q, q.read);
+    const batch = queryBatch(this.model, q);
+    const state = this.state(batch);
+    state.parametersChanged(); // weights may have been changed from outside since the last use
+    loadQuery(state, this.energy, q);
+    return { state, reads };
+  }
+
+  private relaxOptions(q: Query) {
+    return {
+      steps: q.steps ?? queryDefaults.steps,
+      gamma: q.gamma ?? queryDefaults.gamma,
+      tolerance: q.tolerance ?? queryDefaults.tolerance,
+      requireConvergence: q.requireConvergence,
+      onStep: q.onStep,
+    };
+  }
+
+  /** Clamps, relaxes and reads: one query on the current weights. */
+  query(q: Query): QueryResult {
+    const { state, reads } = this.prepareQuery(q);
+    const result = relax(state, this.energy, this.relaxOptions(q));
+    const values: Record<string, Float32Array | Float64Array> = {};
+    for (const g of reads) values[g.name] = state.values[g.index].dataSync();
+    return { ...result, batch: state.batch, values };
+  }
+
+  /**
+   * The same query as an async iterator over its steps (step 0 is the starting state); the
+   * iterator's return value is the QueryResult. Each step's `read(group)` copies the
+   * current values; it is valid until the iterator moves on.
+   */
+  async *querySteps(q: Query): AsyncGenerator<QueryStep, QueryResult> {
+    const { state, reads } = this.prepareQuery(q);
+    const run = relaxation(state, this.energy, { ...this.relaxOptions(q), onStep: undefined }, true);
+    for (;;) {
+      const next = run.next();
+      if (next.done) {
+        const values: Record<string, Float32Array | Float64Array> = {};
+        for (const g of reads) values[g.name] = state.values[g.index].dataSync();
+        return { ...next.value, batch: state.batch, values };
+      }
+      const event = next.value!;
+      q.onStep?.(event);
+      yield { ...event, read: (name: string) => state.values[this.model.group(name).index].dataSync() };
+    }
+  }
+
+  /**
+   * One learning step on a batch: load the clamps (init "forward" unless given), then PC or
+   * iPC; `updater` (an optimizer) applies the gradients. Returns the steps taken and the
+   * energy per sample where the (last) update was computed.
+   */
+  learn(batch: QueryClamps, updater: ParameterUpdater, options: LearnOptions = {}): LearningResult {
+    const algorithm = options.algorithm ?? "pc";
+    if (!pcLearningAlgorithms.includes(algorithm))
+      throw new InvalidArgumentError(`algorithm must be "pc" or "ipc", got ${JSON.stringify(algorithm)}`);
+    if (!updater || typeof updater.step !== "function") throw new InvalidArgumentError("learn: needs an optimizer (anything with step(model, gradients))");
+    const size = queryBatch(this.model, batch);
+    const state = this.state(size);
+    state.parametersChanged();
+    loadQuery(state, this.energy, batch);
+    this.gradients ??= gradientBuffers(this.model);
+    const o = {
+      steps: options.steps ?? learnDefaults.steps, gamma: options.gamma ?? learnDefaults.gamma, tolerance: options.tolerance,
+      clip: options.clip, onStep: options.onStep,
+    };
+    return algorithm === "pc"
+      ? pcLearning(state, this.energy, updater, this.gradients, o)
+      : incrementalLearning(state, this.energy, updater, this.gradients, o);
+  }
+
+  /** The gradients of the last learning step (owned by the graph; valid until the next one). */
+  get lastGradients(): Map<string, Tensor> | null {
+    return this.gradients;
+  }
+
+  getWeights(): Map<string, Float64Array> {
+    return this.model.getWeights();
+  }
+
+  setWeights(weights: Map<string, ArrayLike<number>>, options?: { partial?: boolean }): void {
+    this.model.setWeights(weights, options);
+  }
+
+  /** Frees every tensor: states, gradients and the model. */
+  dispose(): void {
+    this.releaseStates();
+    for (const g of this.gradients?.values() ?? []) g.dispose();
+    this.gradients = null;
+    this.model.dispose();
+  }
+}
+
+export type { ValueInit, QueryClamps };
