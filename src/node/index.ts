@@ -1,7 +1,7 @@
 // "pcgraph/node": the Node-only helpers — atomic files, model and checkpoint files, dataset
 // files, and the bundled MNIST digits. Everything else is in the platform-neutral "pcgraph".
 export { writeFileAtomic, saveModel, loadModel, MODEL_FILE, WEIGHTS_FILE, type AtomicWriteOptions } from "./files.js";
-export { saveCheckpoint, loadCheckpoint } from "./checkpoint-files.js";
+export { saveCheckpoint, loadCheckpoint, savePCGraphCheckpoint, loadPCGraphCheckpoint } from "./checkpoint-files.js";
 export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
 export { loadBundledMnist } from "../train/data/mnist.js";
 export { loadFashionMnist, fashionMnistAvailable, fashionMnistDirectory, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIRECTORY, type FashionMnistOptions } from "./fashion-mnist.js";

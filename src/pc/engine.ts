@@ -9,6 +9,7 @@ import { ParameterAccumulator } from "./dynamics.js";
 import { PCNetwork } from "./network.js";
 import { fixedPredictionLearning, inferenceLearning, zeroDivergenceLearning, type ZilScheduleOptions } from "./schedules.js";
 import { PCState, type PCBatch } from "./state.js";
+import type { StepEvent, StepListener } from "./steps.js";
 
 export type PCAlgorithm = "zil" | "il" | "fpa";
 
@@ -35,6 +36,8 @@ export interface PCOptions {
   zil?: Partial<ZilScheduleOptions> & { relay?: boolean };
   /** Record the energy after every inference step (default: on for IL, off otherwise). */
   recordEnergy?: boolean;
+  /** Hears every inference step: energy and error norm per vertex (nothing is computed without it). */
+  onStep?: StepListener;
 }
 
 export interface PCResult {
@@ -75,6 +78,7 @@ export class PCEngine {
   private readonly accumulator: ParameterAccumulator;
   private readonly gradients = new Map<string, Tensor>();
   private readonly zilOptions: ZilScheduleOptions;
+  private listener: StepListener | undefined;
 
   constructor(readonly graph: Graph, readonly options: PCOptions) {
     if (!["zil", "il", "fpa"].includes(options.algorithm))
@@ -87,9 +91,11 @@ export class PCEngine {
       sharedUpdates: zil.sharedUpdates ?? "accumulate",
       learningRate: zil.learningRate ?? 0,
       recordEnergy: options.recordEnergy ?? false,
+      onStep: options.onStep,
     };
     if (this.zilOptions.schedule === "frontier" && this.zilOptions.clock !== "longest")
       throw new InvalidArgumentError("Z-IL: the frontier schedule updates each vertex at its level; clock 'shortest' needs schedule 'full'");
+    this.listener = options.onStep;
     this.network = new PCNetwork(graph, { relay: options.algorithm === "zil" && zil.relay !== false });
     this.accumulator = new ParameterAccumulator(graph.parameters);
   }
@@ -123,6 +129,7 @@ export class PCEngine {
         momentum: checkMomentum(o.momentum ?? IL_DEFAULTS.momentum),
         outputWeight,
         recordEnergy: o.recordEnergy ?? true,
+        onStep: this.listener,
       });
       inference = { steps: il.steps, residual: il.residual, initialResidual: il.initialResidual, converged: il.converged, stalled: il.stalled };
       result = il;
@@ -131,6 +138,7 @@ export class PCEngine {
         steps: checkNumber("steps", o.steps ?? this.network.depth, 0, true),
         gamma: checkNumber("gamma", o.gamma ?? 1, Number.MIN_VALUE),
         recordEnergy: o.recordEnergy ?? false,
+        onStep: this.listener,
       });
     } else if (this.zilOptions.sharedUpdates === "immediate") {
       const saved = this.graph.getWeights();
@@ -144,6 +152,29 @@ export class PCEngine {
     }
     acc.toGradients(scale, this.gradients);
     return { loss: state.feedforwardLoss, gradients: this.gradients, steps: result.steps, energies: result.energies, ...(inference ? { inference } : {}) };
+  }
+
+  /**
+   * One run as an async iterator over its inference steps (energy and error norm per
+   * vertex); the iterator's return value is the run's result. The run itself is synchronous:
+   * the events are yielded once it has finished, in order.
+   */
+  async *steps(batch: PCBatch): AsyncGenerator<StepEvent, PCResult> {
+    const events: StepEvent[] = [];
+    const listener = this.options.onStep;
+    const collect: StepListener = (event) => {
+      listener?.(event);
+      events.push(event);
+    };
+    this.listener = this.zilOptions.onStep = collect;
+    let result: PCResult;
+    try {
+      result = this.run(batch);
+    } finally {
+      this.listener = this.zilOptions.onStep = listener;
+    }
+    yield* events;
+    return result;
   }
 
   /** The state of the last run (value, prediction and error units), for inspection. */

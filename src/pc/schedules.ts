@@ -5,6 +5,7 @@ import { applyDescent, descentDirection, feedback, inferenceStep, isFree, type P
 import type { Vertex } from "./network.js";
 import type { PCState } from "./state.js";
 import { withScratch } from "../scratch.js";
+import { vertexStepEvent, type StepListener } from "./steps.js";
 
 export interface ScheduleResult {
   /** Inference steps taken. */
@@ -44,7 +45,7 @@ export const STALL_PATIENCE = 100;
  * inference and is reported.
  */
 export function inferenceLearning(state: PCState, acc: ParameterAccumulator,
-  o: { maxSteps: number; tolerance: number; gamma: number; momentum: number; outputWeight: number; recordEnergy: boolean }): InferenceResult {
+  o: { maxSteps: number; tolerance: number; gamma: number; momentum: number; outputWeight: number; recordEnergy: boolean; onStep?: StepListener }): InferenceResult {
   state.outputWeight = o.outputWeight;
   state.initializeFeedforward();
   if (o.momentum > 0) state.resetVelocity();
@@ -55,6 +56,7 @@ export function inferenceLearning(state: PCState, acc: ParameterAccumulator,
   let residual = initialResidual;
   let steps = 0;
   let stalled = false;
+  if (o.onStep) o.onStep(vertexStepEvent(state, 0, initialResidual));
   const lowest = [initialResidual]; // lowest[t]: the smallest residual up to step t
   // Stops at NaN too (residual > target is false): a diverging relaxation is reported, not run on.
   while (residual > target && steps < o.maxSteps) {
@@ -62,6 +64,7 @@ export function inferenceLearning(state: PCState, acc: ParameterAccumulator,
     steps++;
     if (o.recordEnergy) energies.push(state.energy());
     residual = descentDirection(state, moving);
+    if (o.onStep) o.onStep(vertexStepEvent(state, steps, residual));
     lowest.push(Math.min(lowest[steps - 1], residual));
     if (o.tolerance > 0 && steps >= STALL_PATIENCE && lowest[steps] >= lowest[steps - STALL_PATIENCE] && residual > target) {
       stalled = true;
@@ -78,13 +81,15 @@ export function inferenceLearning(state: PCState, acc: ParameterAccumulator,
  * reaches the longest path to the output; then every parameter is updated.
  */
 export function fixedPredictionLearning(state: PCState, acc: ParameterAccumulator,
-  o: { steps: number; gamma: number; recordEnergy: boolean }): ScheduleResult {
+  o: { steps: number; gamma: number; recordEnergy: boolean; onStep?: StepListener }): ScheduleResult {
   state.outputWeight = 1;
   state.initializeFeedforward(true);
   const energies = o.recordEnergy ? [state.energy()] : [];
+  if (o.onStep) o.onStep(vertexStepEvent(state, 0));
   for (let t = 0; t < o.steps; t++) {
     inferenceStep(state, { gamma: o.gamma, fixedPrediction: true });
     if (o.recordEnergy) energies.push(state.energy());
+    if (o.onStep) o.onStep(vertexStepEvent(state, t + 1));
   }
   for (const v of state.network.vertices) if (!v.isInput && v.level >= 0) acc.add(state, v, true);
   return { steps: o.steps, energies };
@@ -110,6 +115,8 @@ export interface ZilScheduleOptions {
   sharedUpdates: "accumulate" | "immediate";
   learningRate: number;
   recordEnergy: boolean;
+  /** Hears the state after each step (step 0: the feedforward pass). */
+  onStep?: StepListener;
 }
 
 /** Shortest path to the output per vertex (for the negative control). */
@@ -155,11 +162,13 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
     }
   };
 
+  if (o.onStep) o.onStep(vertexStepEvent(state, 0));
   learnAt(0);
   for (let t = 1; t <= depth; t++) {
     if (o.schedule === "frontier") frontierStep(state, network.byLevel[t], o.gamma);
     else inferenceStep(state, { gamma: o.gamma });
     if (o.recordEnergy) energies.push(state.energy());
+    if (o.onStep) o.onStep(vertexStepEvent(state, t));
     learnAt(t);
   }
   return { steps: depth, energies };

@@ -6,8 +6,9 @@
 //   0   8 bytes   magic "PCGCKPT1"
 //   8   u32       format version (1)
 //   12  u32       H = byte length of the JSON header
-//   16  H bytes   UTF-8 JSON header: { model: ModelJSON, optimizer: { kind, config, step,
-//                 slots: [{ name, shape, offset, length }] }, progress }
+//   16  H bytes   UTF-8 JSON header: { model: ModelJSON | PCGraphJSON, optimizer: { kind,
+//                 config, step, slots: [{ name, shape, offset, length }] }, progress }
+//                 (model.format tells a graph ("pcgraph-model") from a PC graph ("pcgraph-pc-graph"))
 //   ..  1-8 zero bytes, so the payload starts at a multiple of 8 (there is always at least
 //                 one, which tells a truncated header from a corrupted header length)
 //   P   payload   the weights (model.byteLength bytes, laid out as in the model format),
@@ -17,12 +18,14 @@
 import type { Backend } from "../backend/kernels.js";
 import type { BackendName } from "../backend/load.js";
 import { SerializationError } from "../graph/errors.js";
-import type { Graph } from "../graph/graph.js";
+import type { Graph, Parameter } from "../graph/graph.js";
 import {
   bytesPerElement, decodeFloats, encodeFloats, modelFromJSON, modelToJSON, validateModelJSON, weightsToBytes,
   type FloatDType, type ModelJSON, type WeightEntry,
 } from "../graph/serialize.js";
 import { formatShape, sizeOf } from "../tensor.js";
+import type { PCGraphModel } from "../pc/graph/model.js";
+import { pcGraphFromJSON, pcGraphToJSON, pcGraphWeightsToBytes, PC_GRAPH_FORMAT, type PCGraphJSON } from "../pc/graph/serialize.js";
 import { crc32 } from "./crc32.js";
 
 export const CHECKPOINT_MAGIC = "PCGCKPT1";
@@ -61,6 +64,20 @@ export interface DecodedCheckpoint {
   progress: Record<string, unknown>;
 }
 
+/** A PC graph's checkpoint: its model (topology and weights), optimizer state and progress. */
+export interface PCGraphCheckpointData {
+  model: PCGraphModel;
+  optimizer: OptimizerStateData;
+  progress: Record<string, unknown>;
+}
+
+export interface DecodedPCGraphCheckpoint {
+  /** A new model (the caller disposes it). */
+  model: PCGraphModel;
+  optimizer: OptimizerStateData;
+  progress: Record<string, unknown>;
+}
+
 export interface DecodeOptions {
   backend?: Backend | BackendName;
   /** The file, for error messages. */
@@ -68,7 +85,7 @@ export interface DecodeOptions {
 }
 
 interface CheckpointHeader {
-  model: ModelJSON;
+  model: ModelJSON | PCGraphJSON;
   optimizer: { kind: string; config: Record<string, unknown>; step: number; slots: WeightEntry[] };
   progress: Record<string, unknown>;
 }
@@ -106,15 +123,23 @@ function checkOptimizer(optimizer: OptimizerStateData): void {
 
 /** Encodes a checkpoint; weights and slots are stored in the graph's dtype. Refuses non-finite weights. */
 export function encodeCheckpoint(data: CheckpointData): Uint8Array {
-  const { graph, optimizer, progress } = data;
+  return encodeContainer(modelToJSON(data.graph), data.graph, () => weightsToBytes(data.graph), data.optimizer, data.progress);
+}
+
+/** Encodes a PC graph's checkpoint in the same container (weights and slots in the model's dtype). */
+export function encodePCGraphCheckpoint(data: PCGraphCheckpointData): Uint8Array {
+  return encodeContainer(pcGraphToJSON(data.model), data.model, () => pcGraphWeightsToBytes(data.model), data.optimizer, data.progress);
+}
+
+function encodeContainer(model: ModelJSON | PCGraphJSON, source: { parameters: readonly Parameter[]; backend: Backend },
+  weightBytes: () => Uint8Array, optimizer: OptimizerStateData, progress: Record<string, unknown>): Uint8Array {
   checkOptimizer(optimizer);
-  for (const p of graph.parameters) {
-    const count = graph.backend.countNonFinite(p.size, p.tensor.address);
+  for (const p of source.parameters) {
+    const count = source.backend.countNonFinite(p.size, p.tensor.address);
     if (count > 0)
       throw new SerializationError(`encodeCheckpoint: parameter "${p.name}" has ${count} non-finite values (NaN or ±Infinity); a checkpoint never stores them`);
   }
   if (!isObject(progress)) throw new SerializationError("encodeCheckpoint: progress must be a JSON object");
-  const model = modelToJSON(graph);
   const bpe = bytesPerElement(model.dtype);
   let offset = model.byteLength;
   const slots = optimizer.slots.map((s) => {
@@ -142,7 +167,7 @@ export function encodeCheckpoint(data: CheckpointData): Uint8Array {
   view.setUint32(8, CHECKPOINT_VERSION, true);
   view.setUint32(12, headerBytes.length, true);
   bytes.set(headerBytes, PREFIX_BYTES);
-  bytes.set(weightsToBytes(graph), start);
+  bytes.set(weightBytes(), start);
   optimizer.slots.forEach((s, i) => encodeFloats(s.data, model.dtype, bytes, start + slots[i].offset));
   view.setUint32(bytes.length - CRC_BYTES, crc32(bytes.subarray(0, bytes.length - CRC_BYTES)), true);
   return bytes;
@@ -178,11 +203,38 @@ function readHeader(bytes: Uint8Array): unknown {
   }
 }
 
+interface DecodedParts {
+  model: ModelJSON | PCGraphJSON;
+  modelBytes: Uint8Array;
+  optimizer: OptimizerStateData;
+  progress: Record<string, unknown>;
+  fail(problem: string): never;
+  source: string;
+}
+
 /**
  * Decodes a checkpoint, checking in order: magic bytes, version, size (truncation), CRC-32,
- * then the header. Errors are SerializationErrors naming `source`.
+ * then the header. Errors are SerializationErrors naming `source`. The caller disposes the graph.
  */
 export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {}): DecodedCheckpoint {
+  const parts = decodeContainer(bytes, options);
+  if (parts.model.format === PC_GRAPH_FORMAT)
+    parts.fail("this checkpoint holds a PC graph: read it with decodePCGraphCheckpoint (loadPCGraphCheckpoint on Node, pcgraph graph ...)");
+  const model = validateModelJSON(parts.model, parts.source);
+  const graph = modelFromJSON(model, parts.modelBytes, { backend: options.backend, source: parts.source });
+  return { graph, optimizer: parts.optimizer, progress: parts.progress };
+}
+
+/** Decodes a PC graph's checkpoint with the same checks; the caller disposes the model. */
+export function decodePCGraphCheckpoint(bytes: Uint8Array, options: DecodeOptions = {}): DecodedPCGraphCheckpoint {
+  const parts = decodeContainer(bytes, options);
+  if (parts.model.format !== PC_GRAPH_FORMAT)
+    parts.fail(`this checkpoint holds a ${JSON.stringify(parts.model.format)} model, not a PC graph: read it with decodeCheckpoint (loadCheckpoint on Node)`);
+  const model = pcGraphFromJSON(parts.model, parts.modelBytes, { backend: options.backend, source: parts.source });
+  return { model, optimizer: parts.optimizer, progress: parts.progress };
+}
+
+function decodeContainer(bytes: Uint8Array, options: DecodeOptions): DecodedParts {
   const source = options.source ?? "<checkpoint>";
   const fail = (problem: string): never => {
     throw new SerializationError(`${source}: ${problem}`);
@@ -226,7 +278,6 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
   if (payloadLength === null) fail("corrupt header: the weight and slot tables are incomplete or inconsistent");
 
   const h = header as CheckpointHeader;
-  const model = validateModelJSON(h.model, source);
   const opt = h.optimizer;
   if (typeof opt.kind !== "string" || !isObject(opt.config) || typeof opt.step !== "number")
     fail("corrupt header: optimizer needs { kind, config, step, slots }");
@@ -238,12 +289,14 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
   if (!isObject(h.progress)) fail("corrupt header: progress must be an object");
 
   const payload = bytes.subarray(start, start + (payloadLength as number));
-  const dtype: FloatDType = model.dtype;
+  const dtype: FloatDType = h.model.dtype;
   const slots: OptimizerSlot[] = opt.slots.map((s) => ({
     name: s.name,
     shape: [...s.shape],
     data: decodeFloats(payload, s.offset, s.length, dtype),
   }));
-  const graph = modelFromJSON(model, payload.subarray(0, model.byteLength), { backend: options.backend, source });
-  return { graph, optimizer: { kind: opt.kind, config: opt.config, step: opt.step, slots }, progress: h.progress };
+  return {
+    model: h.model, modelBytes: payload.subarray(0, h.model.byteLength), source, fail,
+    optimizer: { kind: opt.kind, config: opt.config, step: opt.step, slots }, progress: h.progress,
+  };
 }

@@ -17,6 +17,8 @@ import {
 import { PCGraphState } from "../pc/graph/state.js";
 import type { Group, PCGraphSpec } from "../pc/graph/topology.js";
 import type { Tensor } from "../tensor.js";
+import type { Dataset } from "./data/dataset.js";
+import { fitPCGraph, pcGraphAccuracy, type PCGraphFitOptions, type PCGraphHistory } from "./pc-graph-fit.js";
 
 export type PCLearningAlgorithm = "pc" | "ipc";
 export const pcLearningAlgorithms: readonly PCLearningAlgorithm[] = ["pc", "ipc"];
@@ -188,6 +190,20 @@ export class PCGraph {
     return algorithm === "pc"
       ? pcLearning(state, this.energy, updater, this.gradients, o)
       : incrementalLearning(state, this.energy, updater, this.gradients, o);
+  }
+
+  /**
+   * Trains on a dataset: each batch clamps the features to the input group ("sensory") and
+   * the one-hot labels to the label group ("label"), then one PC or iPC step; the test set
+   * is classified after every epoch. See PCGraphFitOptions.
+   */
+  fit(data: { train: Dataset; test?: Dataset }, options: PCGraphFitOptions): Promise<PCGraphHistory> {
+    return fitPCGraph(this, data, options);
+  }
+
+  /** Classification accuracy: clamp the input group, relax, read the label group's argmax. */
+  accuracy(data: Dataset, options: Parameters<typeof pcGraphAccuracy>[2] = {}): number {
+    return pcGraphAccuracy(this, data, options);
   }
 
   /** The gradients of the last learning step (owned by the graph; valid until the next one). */

@@ -4,21 +4,9 @@
 // units) and a step budget. It ends with an evaluation at the values it stopped at, so the
 // errors it leaves behind belong to those values.
 import { InvalidArgumentError, PcgraphError } from "../../backend/errors.js";
+import type { StepEvent, StepListener } from "../steps.js";
 import type { Energy } from "./energy.js";
 import type { PCGraphState } from "./state.js";
-
-/** What the step stream reports after each evaluation; step 0 is the state before the first update. */
-export interface StepEvent {
-  step: number;
-  /** The energy per sample (F / B for PC graphs; IL/FPA/Z-IL: PCState.energy()). */
-  energy: number;
-  /** RMS of dF/dx over the free units (NaN where an algorithm does not compute it). */
-  residual: number;
-  /** Per group (PC graphs) or vertex (IL, FPA, Z-IL): sqrt(sum of squared errors / B). */
-  errorNorms: Record<string, number>;
-}
-
-export type StepListener = (event: StepEvent) => void;
 
 export interface RelaxOptions {
   /** Step budget (integer >= 0). */
@@ -132,3 +120,5 @@ export function relax(state: PCGraphState, energy: Energy, o: RelaxOptions): Rel
     if (listener && next.value) listener(next.value);
   }
 }
+
+export type { StepEvent, StepListener };
