@@ -10,9 +10,9 @@ import { Energy, PredictionErrors, type EnergyTerm } from "../pc/graph/energy.js
 import type { ValueInit } from "../pc/graph/init.js";
 import { PCGraphModel, type PCGraphModelOptions } from "../pc/graph/model.js";
 import { checkReads, loadQuery, queryBatch, type QueryClamps } from "../pc/graph/query.js";
-import { relax, relaxation, type RelaxResult, type StepEvent, type StepListener } from "../pc/graph/relax.js";
+import { checkRelaxOptions, relax, relaxation, type RelaxResult, type StepEvent, type StepListener } from "../pc/graph/relax.js";
 import {
-  gradientBuffers, incrementalLearning, pcLearning, type ClipOptions, type LearningResult, type ParameterUpdater,
+  checkClip, gradientBuffers, incrementalLearning, pcLearning, type ClipOptions, type LearningResult, type ParameterUpdater,
 } from "../pc/graph/schedules.js";
 import { PCGraphState } from "../pc/graph/state.js";
 import type { Group, PCGraphSpec } from "../pc/graph/topology.js";
@@ -128,7 +128,7 @@ export class PCGraph {
     return { state, reads };
   }
 
-  private relaxOptions(q: Query) {
+  private relaxOptions(q: Partial<Query>) {
     return {
       steps: q.steps ?? queryDefaults.steps,
       gamma: q.gamma ?? queryDefaults.gamma,
@@ -140,6 +140,7 @@ export class PCGraph {
 
   /** Clamps, relaxes and reads: one query on the current weights. */
   query(q: Query): QueryResult {
+    checkRelaxOptions(this.relaxOptions(q ?? {}), "query");
     const { state, reads } = this.prepareQuery(q);
     const result = relax(state, this.energy, this.relaxOptions(q));
     const values: Record<string, Float32Array | Float64Array> = {};
@@ -153,6 +154,7 @@ export class PCGraph {
    * current values; it is valid until the iterator moves on.
    */
   async *querySteps(q: Query): AsyncGenerator<QueryStep, QueryResult> {
+    checkRelaxOptions(this.relaxOptions(q ?? {}), "query");
     const { state, reads } = this.prepareQuery(q);
     const run = relaxation(state, this.energy, { ...this.relaxOptions(q), onStep: undefined }, true);
     for (;;) {
@@ -178,15 +180,18 @@ export class PCGraph {
     if (!pcLearningAlgorithms.includes(algorithm))
       throw new InvalidArgumentError(`algorithm must be "pc" or "ipc", got ${JSON.stringify(algorithm)}`);
     if (!updater || typeof updater.step !== "function") throw new InvalidArgumentError("learn: needs an optimizer (anything with step(model, gradients))");
+    const o = {
+      steps: options.steps ?? learnDefaults.steps, gamma: options.gamma ?? learnDefaults.gamma, tolerance: options.tolerance,
+      clip: options.clip, onStep: options.onStep,
+    };
+    checkRelaxOptions(o, algorithm === "pc" ? "PC" : "iPC");
+    checkClip(o.clip);
+    if (algorithm === "ipc" && o.tolerance !== undefined) throw new InvalidArgumentError("iPC: tolerance does not apply (iPC learns at every one of its steps)");
     const size = queryBatch(this.model, batch);
     const state = this.state(size);
     state.parametersChanged();
     loadQuery(state, this.energy, batch);
     this.gradients ??= gradientBuffers(this.model);
-    const o = {
-      steps: options.steps ?? learnDefaults.steps, gamma: options.gamma ?? learnDefaults.gamma, tolerance: options.tolerance,
-      clip: options.clip, onStep: options.onStep,
-    };
     return algorithm === "pc"
       ? pcLearning(state, this.energy, updater, this.gradients, o)
       : incrementalLearning(state, this.energy, updater, this.gradients, o);
