@@ -68,3 +68,22 @@ export { checkAgainstSchema, type JsonSchema, type SchemaProblem } from "./json-
 export { parseJsonWithPositions, JsonSyntaxError, type JsonPosition, type PositionedJson } from "./json-text.js";
 export { encodeCheckpoint, decodeCheckpoint, type CheckpointData, type DecodedCheckpoint, type OptimizerStateData, type OptimizerSlot } from "./train/checkpoint.js";
 export { modelToJSON, weightsToBytes, modelFromJSON, MODEL_FORMAT, MODEL_VERSION, type ModelJSON } from "./graph/serialize.js";
+
+// PC graphs: any topology, clamp-anything queries, PC and iPC
+export { fullyConnected, hierarchical, topologyFromMask, resolveTopology, groupActivations, TopologyError, type PCGraphSpec, type GroupSpec, type EdgeSpec, type GroupActivation, type Group, type Edge, type Topology } from "./pc/graph/topology.js";
+export { PCGraphModel, type PCGraphModelOptions, type WeightInit } from "./pc/graph/model.js";
+export { PCGraphState, type Freedom } from "./pc/graph/state.js";
+export { Energy, PredictionErrors, type EnergyTerm } from "./pc/graph/energy.js";
+export { relax, relaxation, evaluate as evaluateEnergy, inferenceStep as graphInferenceStep, residual, RelaxationError, type RelaxOptions, type RelaxResult } from "./pc/graph/relax.js";
+export { pcLearning, incrementalLearning, learningStep, clipGradients, gradientBuffers, type ParameterUpdater, type ClipOptions, type LearningOptions, type LearningResult } from "./pc/graph/schedules.js";
+export { initializeValues, type ValueInit } from "./pc/graph/init.js";
+export { loadQuery, type QueryClamps, type ClampValue, type GroupData } from "./pc/graph/query.js";
+export { pcGraphToJSON, pcGraphFromJSON, pcGraphWeightsToBytes, PC_GRAPH_FORMAT, PC_GRAPH_VERSION, type PCGraphJSON } from "./pc/graph/serialize.js";
+export type { StepEvent, StepListener } from "./pc/steps.js";
+export { PCGraph, pcLearningAlgorithms, type PCLearningAlgorithm, type PCGraphOptions, type Query, type QueryResult, type QueryStep, type LearnOptions, type RelaxSettings } from "./train/pc-graph.js";
+export { fitPCGraph, pcGraphAccuracy, type PCGraphFitOptions, type PCGraphHistory, type PCGraphEpochRecord, type PCGraphBatchInfo, type PCGraphProgress, type PCGraphCheckpoint } from "./train/pc-graph-fit.js";
+export { visibleMask, completeImages, completionError, denoiseImages, denoisingError, generateImages, noisyImages, meanImage, type CompletionRegion, type TaskOptions } from "./train/pc-graph-tasks.js";
+export { encodePCGraphCheckpoint, decodePCGraphCheckpoint, type PCGraphCheckpointData, type DecodedPCGraphCheckpoint } from "./train/checkpoint.js";
+export { imageGrid, type GridOptions } from "./train/images.js";
+export { energyCurvesSvg, type EnergySeries } from "./train/energy-plot.js";
+export type { ParameterSet } from "./train/optimizers.js";

@@ -7,6 +7,7 @@ import { helpText, parseArgs, UsageError, type CommandSpec } from "./args.js";
 import { predifyCommand, predifySpec } from "./predify.js";
 import { memoryCommand, memorySpec } from "./memory.js";
 import { startCommand, startSpec } from "./start.js";
+import { graphCommand, graphSpec } from "./graph.js";
 import { evalCommand, evalSpec, infoCommand, infoSpec, verifyCommand, verifySpec } from "./tools.js";
 import { trainCommand, trainSpec } from "./train.js";
 
@@ -21,6 +22,7 @@ const commands: { spec: CommandSpec; run(flags: Flags, positionals: string[], ou
   { spec: startSpec, run: (flags, _p, out) => startCommand(flags, out) },
   { spec: predifySpec, run: (flags, p, out) => predifyCommand(p, flags, out) },
   { spec: memorySpec, run: (flags, p, out) => memoryCommand(p[0], p[1], flags, out) },
+  { spec: graphSpec, run: (flags, p, out) => graphCommand(p, flags, out) },
 ];
 
 export function generalHelp(): string {

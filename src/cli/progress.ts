@@ -29,7 +29,9 @@ export class ProgressReporter {
   private lossCount = 0;
 
   /** `totalBatches`: batches still to run in this fit (for the ETA). */
-  constructor(private readonly stream: ProgressStream, private readonly label: string, private readonly totalBatches: number) {}
+  /** `metric`: what the batches report, "loss" (default) or e.g. "energy" for PC graphs. */
+  constructor(private readonly stream: ProgressStream, private readonly label: string, private readonly totalBatches: number,
+    private readonly metric = "loss") {}
 
   onBatch = (info: BatchInfo): void => {
     this.batchesDone++;
@@ -46,7 +48,7 @@ export class ProgressReporter {
     const bar = "#".repeat(filled) + "-".repeat(width - filled);
     const line = `${this.label} epoch ${info.epoch}/${info.epochs} [${bar}] ${info.batch}/${info.batches} ` +
       `${Math.round(info.samplesPerSecond).toLocaleString("en-US")} samples/s ETA ${formatDuration(eta)} ` +
-      `loss ${(this.lossSum / this.lossCount).toFixed(4)} test acc ${percent(this.lastAccuracy)}`;
+      `${this.metric} ${(this.lossSum / this.lossCount).toFixed(4)} test acc ${percent(this.lastAccuracy)}`;
     const columns = this.stream.columns ?? 120;
     this.stream.write(`\r${line.slice(0, columns - 1)}\x1b[K`);
     this.drawn = true;
@@ -57,7 +59,7 @@ export class ProgressReporter {
     this.lossCount = 0;
     if (record.testAccuracy !== undefined) this.lastAccuracy = record.testAccuracy;
     else if (record.trainAccuracy !== undefined) this.lastAccuracy = record.trainAccuracy;
-    const parts = [`${this.label} epoch ${record.epoch}`, `train loss ${record.trainLoss.toFixed(4)}`];
+    const parts = [`${this.label} epoch ${record.epoch}`, `train ${this.metric} ${record.trainLoss.toFixed(4)}`];
     if (record.testLoss !== undefined) parts.push(`test loss ${record.testLoss.toFixed(4)}`);
     if (record.testAccuracy !== undefined) parts.push(`test acc ${percent(record.testAccuracy)}`);
     if (record.trainAccuracy !== undefined) parts.push(`train acc ${percent(record.trainAccuracy)}`);
