@@ -1,7 +1,8 @@
 // npm run bench:train — the cost of one training step (gradients + SGD update) with BP,
 // Z-IL, FPA and IL (T = 20) for an MLP 784-256-256-10 and a small CNN at batch 64; a depth
-// sweep of Z-IL time / BP time; and one epoch of the MLP beside TF.js's wasm backend (one
-// thread) in this process.
+// sweep of Z-IL time / BP time; one epoch of the MLP beside TF.js's wasm backend (one
+// thread) in this process; and PC-graph inference steps per second (bench/graph.ts).
+// `npm run bench:train -- steps|depth|peer|graph` runs one part.
 // The union package registers every gradient (the core bundle alone has none).
 import * as tf from "@tensorflow/tfjs";
 import { GraphBuilder, type NodeRef } from "../src/graph/builder.js";
@@ -10,6 +11,7 @@ import { randomBatch } from "../src/pc/random-graph.js";
 import { gradientEngine, type Algorithm } from "../src/train/gradients.js";
 import { tfjsWasm } from "./peer.js";
 import { secondsPerCall } from "./report.js";
+import { graphBenchmark } from "./graph.js";
 
 const BATCH = 64;
 const EPOCH_SAMPLES = 10_000; // the bundled MNIST digits
@@ -113,3 +115,5 @@ if (!only || only === "peer") {
   for (const [name, s] of [["pcgraph BP", bp], ["pcgraph Z-IL", zil], ["TF.js wasm", peer]] as const)
     console.log(`| ${name} | ${ms(s)} | ${(s * stepsPerEpoch).toFixed(2)} | ${(peer / s).toFixed(2)}x |`);
 }
+
+if (!only || only === "graph") await graphBenchmark();

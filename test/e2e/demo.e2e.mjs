@@ -1,6 +1,8 @@
 // End-to-end test of the browser demo: builds dist/demo, serves it on a free port, and
 // drives headless Chromium through what a person would do: press Train, watch the first
-// epoch, read the Z-IL vs BP panel, draw a "1" and a "0". Checks what the page shows.
+// epoch, read the Z-IL vs BP panel, draw a "1" and a "0"; then train the clamp-anything PC
+// graph, draw the top half of a digit and watch it complete step by step, and click a
+// label and watch a digit appear. Checks what the page shows.
 // Writes test-results/demo.png and test-results/demo.json; exits non-zero on a failure.
 //
 //   node test/e2e/demo.e2e.mjs        (npm run test:demo)
@@ -151,6 +153,66 @@ try {
   const sum = bars.reduce((a, b) => a + b, 0);
   check("10 probability bars summing to 100%", bars.length === 10 && Math.abs(sum - 100) < 1, `sum ${sum.toFixed(1)}%`);
   await page.screenshot({ path: join(resultsDir, "demo.png"), fullPage: true });
+
+  // Clamp anything: a small PC graph trained in the page, then two queries watched step by step.
+  const pc = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+  pc.on("pageerror", (error) => problems.push(`page error (clamp panel): ${error.message}`));
+  pc.on("console", (msg) => msg.type() === "error" && problems.push(`console error (clamp panel): ${msg.text()}`));
+  await pc.goto(`${server.url}?pcepochs=1&pctrain=8000&pcsteps=120`);
+  await pc.waitForFunction(() => document.body.dataset.pcState === "untrained", null, { timeout: 30_000 });
+  check("clamp panel: Complete and the label buttons wait for training",
+    await pc.evaluate(() => document.getElementById("pc-complete").disabled && [...document.querySelectorAll("#pc-labels button")].every((b) => b.disabled)));
+  await pc.click("#pc-train");
+  await pc.waitForFunction(() => document.body.dataset.pcState === "ready", null, { timeout: 120_000 });
+  const pcStatus = (await pc.textContent("#pc-status")).trim();
+  const pcAccuracy = Number(await pc.evaluate(() => document.getElementById("pc-status").dataset.accuracy));
+  check("clamp panel: the PC graph trains and classifies by relaxation well above chance (> 40%)", pcAccuracy > 0.4, pcStatus);
+  const pcBox = await pc.locator("#pc-canvas").boundingBox();
+  // Draw the top half of a "0": an arc over the upper half of the canvas, plus one stroke into the free half (ignored).
+  const arc = Array.from({ length: 21 }, (_, i) => {
+    const t = Math.PI * (-0.5 + i / 20);
+    return [140 + 60 * Math.sin(t), 140 - 95 * Math.cos(t)];
+  });
+  await stroke(pc, pcBox, arc);
+  await stroke(pc, pcBox, [[140, 200], [140, 260]]);
+  const before = Number(await pc.evaluate(() => document.getElementById("pc-canvas").dataset.freeInk));
+  check("clamp panel: drawing touches only the clamped half", before === 0, `ink in the free half before completing: ${before}`);
+  await pc.click("#pc-complete");
+  await pc.waitForFunction(() => document.body.dataset.pcState === "relaxing", null, { timeout: 10_000 });
+  const midway = Number(await pc.evaluate(() => document.getElementById("pc-step").dataset.step));
+  await pc.waitForFunction(() => document.body.dataset.pcState === "ready", null, { timeout: 60_000 });
+  const completion = await pc.evaluate(() => {
+    const step = document.getElementById("pc-step").dataset;
+    return { step: Number(step.step), first: Number(step.firstEnergy), last: Number(step.energy), ink: Number(document.getElementById("pc-canvas").dataset.freeInk), query: document.getElementById("pc-canvas").dataset.query };
+  });
+  check("clamp panel: completion is shown step by step (the page updated mid-relaxation)", midway < 120 && completion.step === 120, `seen at step ${midway}, ended at ${completion.step}`);
+  check("clamp panel: completion fills the free half and lowers the energy",
+    completion.query === "complete" && completion.ink > 1 && completion.last < completion.first,
+    `ink ${completion.ink.toFixed(2)} in the free half; energy ${completion.first.toFixed(3)} -> ${completion.last.toFixed(3)}`);
+  await pc.click("#pc-clear");
+  await pc.click('#pc-labels button[data-digit="3"]');
+  await pc.waitForFunction(() => document.getElementById("pc-canvas").dataset.query === "generate:3" && document.body.dataset.pcState === "ready",
+    null, { timeout: 60_000 }).catch(async (error) => {
+    throw new Error(`${error.message}; panel state ${await pc.evaluate(() => document.body.dataset.pcState)}, status "${(await pc.textContent("#pc-status")).trim()}"`);
+  });
+  const generated = await pc.evaluate(() => {
+    const canvas = document.getElementById("pc-canvas");
+    const ctx = canvas.getContext("2d");
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let peak = 0;
+    for (let i = 0; i < data.length; i += 4) peak = Math.max(peak, data[i]);
+    let bright = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] > peak / 2) bright++;
+    const step = document.getElementById("pc-step").dataset;
+    return { query: canvas.dataset.query, step: Number(step.step), bright, total: data.length / 4, peak, first: Number(step.firstEnergy), last: Number(step.energy) };
+  });
+  check("clamp panel: clicking a label generates a digit (bright strokes on a dark field)",
+    generated.query === "generate:3" && generated.step === 120 && generated.peak > 80 && generated.bright > 0.03 * generated.total &&
+    generated.bright < 0.5 * generated.total && generated.last < 0.2 * generated.first,
+    `${generated.query}, ${generated.step} steps, brightest pixel ${generated.peak}, ${generated.bright} of ${generated.total} pixels above half of it; ` +
+    `energy ${generated.first.toFixed(3)} -> ${generated.last.toFixed(3)}`);
+  await pc.screenshot({ path: join(resultsDir, "demo-clamp.png"), fullPage: true });
+  await pc.close();
 
   check("no page errors, console errors or failed requests", problems.length === 0, problems.join("; "));
 
