@@ -75,8 +75,8 @@ interface Profile {
   epochScale: number;
 }
 
-const fullProfile: Profile = { smoke: false, imageCount: 500, query: { steps: 100, gamma: 0.1, tolerance: 1e-4 }, epochScale: 1 };
-const smokeProfile: Profile = { smoke: true, trainSize: 300, testSize: 100, imageCount: 20, query: { steps: 10, gamma: 0.1, tolerance: 1e-4 }, epochScale: 0 };
+const fullProfile: Profile = { smoke: false, imageCount: 500, query: { steps: 200, gamma: 0.05, tolerance: 1e-4 }, epochScale: 1 };
+const smokeProfile: Profile = { smoke: true, trainSize: 300, testSize: 100, imageCount: 20, query: { steps: 10, gamma: 0.05, tolerance: 1e-4 }, epochScale: 0 };
 
 function rows(dataset: "mnist" | "fashion"): Row[] {
   const tanh = "tanh" as const;

@@ -30,9 +30,9 @@ export interface PCGraphOptions extends PCGraphModelOptions {
 
 /** Relaxation settings of a query. */
 export interface RelaxSettings {
-  /** Step budget (default 100). */
+  /** Step budget (default 200). */
   steps?: number;
-  /** Inference rate (default 0.1). */
+  /** Inference rate (default 0.05: trained decoders into 784 pixels make the curvature large, and above 2 / curvature the energy rises). */
   gamma?: number;
   /** Stop at this residual (default 1e-4; 0 runs the whole budget unless exactly at rest). */
   tolerance?: number;
@@ -70,7 +70,7 @@ export interface LearnOptions {
   onStep?: StepListener;
 }
 
-export const queryDefaults = { steps: 100, gamma: 0.1, tolerance: 1e-4 } as const;
+export const queryDefaults = { steps: 200, gamma: 0.05, tolerance: 1e-4 } as const;
 export const learnDefaults = { steps: 20, gamma: 0.1 } as const;
 
 export class PCGraph {
