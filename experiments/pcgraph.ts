@@ -317,7 +317,8 @@ export async function runPCGraphExperiment(options: ExperimentOptions = {}): Pro
       `Completion and denoising on the first ${images.size} test images, ${profile.query.steps} relaxation steps at γ ${profile.query.gamma}.\n\n${md}\n\n` +
       `Label-clamped generations (top: generative hierarchy; bottom: fully connected; each image scaled to its own range) and ` +
       `completions (original / top half clamped / generative hierarchy / fully connected):\n\n` +
-      `![${title} generations](${rel(join(dir, `${prefix}-generation.png`))}) ![${title} completions](${rel(join(dir, `${prefix}-completion.png`))})`);
+      `![${title} generations](${rel(join(dir, `${prefix}-generation.png`))}) ![${title} completions](${rel(join(dir, `${prefix}-completion.png`))})\n\n` +
+      `Energy per inference step of a classification query on both graphs: [${rel(join(dir, `${prefix}-energy.svg`))}](${rel(join(dir, `${prefix}-energy.svg`))}).`);
     log(`\n${md}`);
   }
   const total = (performance.now() - started) / 1000;
