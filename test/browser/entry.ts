@@ -3,9 +3,9 @@
 // asynchronously. Results land on window.__pcgraphTestResults.
 //
 //   index.html                      kernel suites (every property on wasm-simd and wasm-scalar),
-//                                   backend loading, Z-IL, IL, Predify and the associative memories; the default backend is SIMD
+//                                   backend loading, Z-IL, IL, Predify, the associative memories and PC graphs; the default backend is SIMD
 //   index.html?backend=wasm-scalar  setBackend("wasm-scalar") first, then the scalar-default
-//                                   checks and the Z-IL, IL, Predify and memory suites
+//                                   checks and the Z-IL, IL, Predify, memory and PC-graph suites
 //   &seed=N                         fast-check seed (as FC_SEED in Node)
 import { logText, stripAnsi } from "./setup.js";
 import { backendInfo, ready, setBackend } from "../../src/backend/load.js";
@@ -64,6 +64,9 @@ const pcSuites: [string, () => Promise<unknown>][] = [
   ["test/memory/retrieval.test.ts", () => import("../memory/retrieval.test.js")],
   ["test/memory/errors.test.ts", () => import("../memory/errors.test.js")],
   ["test/memory/capacity.test.ts", () => import("../memory/capacity.test.js")],
+  ["test/pc/pc-graph.test.ts", () => import("../pc/pc-graph.test.js")],
+  ["test/pc/pc-graph-api.test.ts", () => import("../pc/pc-graph-api.test.js")],
+  ["test/pc/steps.test.ts", () => import("../pc/steps.test.js")],
 ];
 const scalarSuites: [string, () => Promise<unknown>][] = [
   ["test/browser/scalar-default.ts", () => import("./scalar-default.js")],
