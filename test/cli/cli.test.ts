@@ -40,6 +40,7 @@ const helpMentions: Record<string, string[]> = {
   info: ["--backend"],
   verify: ["--runs", "--seed"],
   start: ["--model", "--epochs", "--batch-size", "--lr", "--seed", "--out"],
+  graph: ["train|query", "CHECKPOINT", "--topology", "--hidden", "--algo", "--task", "--region", "--steps", "--gamma", "--out"],
 };
 
 test("--help of every command exits 0 and lists its flags", () => {
@@ -116,6 +117,32 @@ test("eval of a corrupt or missing checkpoint exits non-zero naming the file", (
   const missing = pcgraph("eval", join(temp, "nothing.ckpt"), "--data", csv);
   assert.is.not(missing.code, 0);
   assert.match(missing.stderr, "nothing.ckpt");
+});
+
+test("graph train then graph query: checkpoint, energy SVG, PNG grids and metrics; flags of the other action refused", () => {
+  const out = join(temp, "graph");
+  const train = pcgraph("graph", "train", "--train-size", "400", "--epochs", "1", "--hidden", "16,8", "--out", out);
+  assert.is(train.code, 0, train.stderr);
+  assert.match(train.stdout, /test accuracy: \d+\.\d+%/);
+  assert.match(train.stderr, "PC epoch 1");
+  const checkpoint = join(out, "checkpoint.ckpt");
+  assert.ok(existsSync(checkpoint));
+  assert.match(readFileSync(join(out, "energy.svg"), "utf8"), /^<svg[\s\S]*image \+ label clamped/);
+  const classify = pcgraph("graph", "query", checkpoint, "--task", "classify", "--count", "50");
+  assert.is(classify.code, 0, classify.stderr);
+  assert.match(classify.stdout, /accuracy: \d+\.\d+% on 50 test samples/);
+  const complete = pcgraph("graph", "query", checkpoint, "--task", "complete", "--count", "4", "--steps", "5");
+  assert.is(complete.code, 0, complete.stderr);
+  assert.match(complete.stdout, /completion MSE over the hidden pixels: \d/);
+  const png = readFileSync(join(out, "complete.png"));
+  assert.equal([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.ok(existsSync(join(out, "complete-energy.svg")));
+  const foreign = pcgraph("graph", "query", checkpoint, "--epochs", "3");
+  assert.is(foreign.code, 2);
+  assert.match(foreign.stderr, "--epochs applies to pcgraph graph train");
+  const notPcGraph = pcgraph("graph", "query", join(temp, "run", "checkpoint.ckpt"));
+  assert.is(notPcGraph.code, 1);
+  assert.match(notPcGraph.stderr, "not a PC graph");
 });
 
 test.after(() => rmSync(temp, { recursive: true, force: true }));
