@@ -11,7 +11,8 @@ import { loadFashionMnist } from "../node/fashion-mnist.js";
 import { encodeGrayPng } from "../node/png.js";
 import { fullyConnected, hierarchical, groupActivations, type GroupActivation, type PCGraphSpec } from "../pc/graph/topology.js";
 import type { StepEvent } from "../pc/steps.js";
-import { subset, trainTestSplit, type Dataset } from "../train/data/dataset.js";
+import { subset, type Dataset } from "../train/data/dataset.js";
+import { datasetFingerprint } from "../train/data/fingerprint.js";
 import { energyCurvesSvg } from "../train/energy-plot.js";
 import { imageGrid } from "../train/images.js";
 import { createOptimizer, optimizerKinds, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
@@ -77,7 +78,10 @@ function data(flags: Flags, seed: number, augment: boolean): LoadedData {
   let loaded: LoadedData;
   if (value === "fashion") {
     const { train, test } = loadFashionMnist();
-    loaded = { train, test, description: `Fashion-MNIST: ${train.size} train / ${test.size} test` };
+    loaded = {
+      train, test, description: `Fashion-MNIST: ${train.size} train / ${test.size} test`, source: "fashion",
+      fingerprint: datasetFingerprint(train, test), augmented: false,
+    };
   } else loaded = loadData(value, { seed, testFraction: 0.2, augment: false });
   const size = flags["train-size"] as number | undefined;
   if (size !== undefined && size < loaded.train.size) {
@@ -86,7 +90,7 @@ function data(flags: Flags, seed: number, augment: boolean): LoadedData {
   if (augment) {
     if (loaded.train.features.length !== loaded.train.size * 784) throw new UsageError("--augment needs 28x28 images");
     const train = withShiftedCopies(loaded.train);
-    loaded = { ...loaded, train, description: `${loaded.description}; with 1-pixel shifted copies: ${train.size}` };
+    loaded = { ...loaded, train, augmented: true, description: `${loaded.description}; with 1-pixel shifted copies: ${train.size}` };
   }
   return loaded;
 }

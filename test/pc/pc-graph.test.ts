@@ -289,12 +289,15 @@ pcg("on a hierarchy with the output clamped, PC-graph inference takes the IL eng
         const state = new PCGraphState(model, batch);
         const energy = new Energy([new PredictionErrors(model)]);
         const tensors: Tensor[] = [];
+        const engines: PCEngine[] = [];
         try {
           for (const steps of [7, 3000]) {
             const inputTensor = tensor(inputs, [batch, sizes[0]], { backend: "reference-f64" });
             const targetTensor = tensor(target, [batch, sizes[sizes.length - 1]], { backend: "reference-f64" });
             tensors.push(inputTensor, targetTensor);
-            const engine = new PCEngine(graph, { algorithm: "il", steps, gamma: 0.1, outputWeight: batch, recordEnergy: false });
+            // Plain gradient descent for exactly `steps` steps: no momentum, no tolerance.
+            const engine = new PCEngine(graph, { algorithm: "il", steps, gamma: 0.1, momentum: 0, tolerance: 0, outputWeight: batch, recordEnergy: false });
+            engines.push(engine);
             engine.run({ inputs: inputTensor, target: targetTensor });
             const il = engine.lastState!;
             const lastName = `d${sizes.length - 1}`;
@@ -315,9 +318,9 @@ pcg("on a hierarchy with the output clamped, PC-graph inference takes the IL eng
                   throw new Error(`after ${steps} steps, ${v.name}[${i}]: PC graph ${ours[i]}, IL ${theirs[i]} (sizes ${sizes}, batch ${batch}, seed ${seedValue})`);
             }
             if (steps === 3000 && !(relaxed.residual < 1e-8)) throw new Error(`no equilibrium after 3000 steps: residual ${relaxed.residual}`);
-            engine.dispose();
           }
         } finally {
+          for (const e of engines) e.dispose();
           for (const t of tensors) t.dispose();
           state.dispose();
           model.dispose();
