@@ -8,13 +8,14 @@
 //   npx tsx experiments/pcgraph.ts [--smoke] [--out DIR] [--no-readme] [--datasets mnist,fashion]
 //
 // Time budget: about 10 minutes on one thread of a 2-core machine (the smoke version: seconds).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withShiftedCopies } from "../src/cli/data.js";
 import { layers, sequential } from "../src/graph/builder.js";
 import { fashionMnistAvailable, loadFashionMnist } from "../src/node/fashion-mnist.js";
 import { hostLine } from "../src/node/host.js";
+import { writeFileAtomic } from "../src/node/files.js";
 import { encodeGrayPng } from "../src/node/png.js";
 import type { ValueInit } from "../src/pc/graph/init.js";
 import { fullyConnected, hierarchical, type PCGraphSpec } from "../src/pc/graph/topology.js";
@@ -216,7 +217,7 @@ function tiles(values: ArrayLike<number>, count: number, n: number, normalize: b
 
 function writePng(path: string, cells: (Float32Array | null)[], columns: number): void {
   const grid = imageGrid(cells, { columns, scale: 2 });
-  writeFileSync(path, encodeGrayPng(grid.pixels, grid.width, grid.height));
+  writeFileAtomic(path, encodeGrayPng(grid.pixels, grid.width, grid.height));
 }
 
 /** Figures from the rows marked `figures`: generations (one row per graph), completions, energy per step. */
@@ -244,7 +245,7 @@ function figures(results: Result[], test: Dataset, profile: Profile, dir: string
     return { label: `${r.row.label} (${r.row.algorithm === "pc" ? "PC" : "iPC"})`, energies: events.map((e) => e.energy) };
   });
   path = join(dir, `${prefix}-energy.svg`);
-  writeFileSync(path, energyCurvesSvg(series, { title: "Classification query: energy per inference step (64 test images)" }));
+  writeFileAtomic(path, energyCurvesSvg(series, { title: "Classification query: energy per inference step (64 test images)" }));
   written.push(path);
   return written;
 }
@@ -333,7 +334,7 @@ export async function runPCGraphExperiment(options: ExperimentOptions = {}): Pro
     const a = text.indexOf(begin);
     const b = text.indexOf(end);
     if (a < 0 || b < a) throw new Error(`README.md has no ${begin} ... ${end} section`);
-    writeFileSync(readme, `${text.slice(0, a + begin.length)}\n${markdown}\n${text.slice(b)}`);
+    writeFileAtomic(readme, `${text.slice(0, a + begin.length)}\n${markdown}\n${text.slice(b)}`);
     log(`README.md updated`);
   }
   return { markdown, files, results: report };

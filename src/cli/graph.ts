@@ -3,11 +3,12 @@
 // checkpoint, training curves, energy per inference step as SVG); `query` loads a
 // checkpoint and classifies, generates, completes or denoises, writing PNG grids and the
 // energy per step.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { BackendName } from "../backend/load.js";
 import { loadPCGraphCheckpoint, savePCGraphCheckpoint } from "../node/checkpoint-files.js";
 import { loadFashionMnist } from "../node/fashion-mnist.js";
+import { writeFileAtomic } from "../node/files.js";
 import { encodeGrayPng } from "../node/png.js";
 import { fullyConnected, hierarchical, groupActivations, type GroupActivation, type PCGraphSpec } from "../pc/graph/topology.js";
 import type { StepEvent } from "../pc/steps.js";
@@ -182,7 +183,7 @@ async function graphTrain(flags: Flags, out: (line: string) => void): Promise<nu
         savePCGraphCheckpoint(path, { model: c.pcGraph.model, optimizer: c.optimizer, progress: c.progress as unknown as Record<string, unknown> }),
     });
     const seconds = (performance.now() - started) / 1000;
-    writeFileSync(join(dir, "history.json"), JSON.stringify(history, null, 2) + "\n");
+    writeFileAtomic(join(dir, "history.json"), JSON.stringify(history, null, 2) + "\n");
     // Energy per inference step: one training batch (image and label clamped) and one classification query.
     const batch = subset(loaded.test, Array.from({ length: Math.min(64, loaded.test.size) }, (_, i) => i));
     const oneHot = new Float32Array(batch.size * classes);
@@ -194,7 +195,7 @@ async function graphTrain(flags: Flags, out: (line: string) => void): Promise<nu
       net.query({ clamp: { sensory: batch.features, label: oneHot }, read: [hidden.name], steps: Math.max(steps, 20), gamma, tolerance: 0, onStep: (e) => trainingEvents.push(e) });
     net.query({ clamp: { sensory: batch.features }, read: ["label"], onStep: (e) => queryEvents.push(e) });
     const energyPath = join(dir, "energy.svg");
-    writeFileSync(energyPath, energyCurvesSvg([
+    writeFileAtomic(energyPath, energyCurvesSvg([
       { label: "image + label clamped", energies: energyOf(trainingEvents) },
       { label: "image clamped (classify)", energies: energyOf(queryEvents) },
     ], { title: `${name}: energy per inference step (${batch.size} test images)` }));
@@ -231,7 +232,7 @@ async function graphQuery(path: string, flags: Flags, out: (line: string) => voi
     const writePng = (tiles: (Float32Array | null)[], columns: number) => {
       const grid = imageGrid(tiles, { columns, scale: 2 });
       const file = join(dir, `${task}.png`);
-      writeFileSync(file, encodeGrayPng(grid.pixels, grid.width, grid.height));
+      writeFileAtomic(file, encodeGrayPng(grid.pixels, grid.width, grid.height));
       return file;
     };
     let test: Dataset | null = null;
@@ -276,7 +277,7 @@ async function graphQuery(path: string, flags: Flags, out: (line: string) => voi
       }
     }
     const energyPath = join(dir, `${task}-energy.svg`);
-    writeFileSync(energyPath, energyCurvesSvg([{ label: task, energies: energyOf(events) }], { title: `${task}: energy per inference step` }));
+    writeFileAtomic(energyPath, energyCurvesSvg([{ label: task, energies: energyOf(events) }], { title: `${task}: energy per inference step` }));
     out(`energy per step: ${energyPath}`);
     return 0;
   } finally {
