@@ -16,7 +16,7 @@ import { layers, sequential } from "../src/graph/builder.js";
 import { fashionMnistAvailable, loadFashionMnist } from "../src/node/fashion-mnist.js";
 import { hostLine } from "../src/node/host.js";
 import { writeFileAtomic } from "../src/node/files.js";
-import { encodeGrayPng } from "../src/node/png.js";
+import { gridPng } from "../src/node/image-grid.js";
 import type { ValueInit } from "../src/pc/graph/init.js";
 import { fullyConnected, hierarchical, type PCGraphSpec } from "../src/pc/graph/topology.js";
 import type { StepEvent } from "../src/pc/steps.js";
@@ -24,7 +24,6 @@ import { subset, trainTestSplit, type Dataset } from "../src/train/data/dataset.
 import { loadBundledMnist } from "../src/train/data/mnist.js";
 import { energyCurvesSvg } from "../src/train/energy-plot.js";
 import { fit } from "../src/train/fit.js";
-import { imageGrid } from "../src/train/images.js";
 import type { OptimizerConfig } from "../src/train/optimizers.js";
 import { PCGraph, type PCLearningAlgorithm } from "../src/train/pc-graph.js";
 import { completeImages, completionError, denoisingError, generateImages, visibleMask } from "../src/train/pc-graph-tasks.js";
@@ -216,8 +215,8 @@ function tiles(values: ArrayLike<number>, count: number, n: number, normalize: b
 }
 
 function writePng(path: string, cells: (Float32Array | null)[], columns: number): void {
-  const grid = imageGrid(cells, { columns, scale: 2 });
-  writeFileAtomic(path, encodeGrayPng(grid.pixels, grid.width, grid.height));
+  const rows = Array.from({ length: Math.ceil(cells.length / columns) }, (_, r) => cells.slice(r * columns, (r + 1) * columns));
+  writeFileAtomic(path, gridPng(rows, { imageHeight: 28, imageWidth: 28, scale: 2 }));
 }
 
 /** Figures from the rows marked `figures`: generations (one row per graph), completions, energy per step. */

@@ -84,6 +84,5 @@ export { PCGraph, pcLearningAlgorithms, type PCLearningAlgorithm, type PCGraphOp
 export { fitPCGraph, pcGraphAccuracy, type PCGraphFitOptions, type PCGraphHistory, type PCGraphEpochRecord, type PCGraphBatchInfo, type PCGraphProgress, type PCGraphCheckpoint } from "./train/pc-graph-fit.js";
 export { visibleMask, completeImages, completionError, denoiseImages, denoisingError, generateImages, noisyImages, meanImage, type CompletionRegion, type TaskOptions } from "./train/pc-graph-tasks.js";
 export { encodePCGraphCheckpoint, decodePCGraphCheckpoint, type PCGraphCheckpointData, type DecodedPCGraphCheckpoint } from "./train/checkpoint.js";
-export { imageGrid, type GridOptions } from "./train/images.js";
 export { energyCurvesSvg, type EnergySeries } from "./train/energy-plot.js";
 export type { ParameterSet } from "./train/optimizers.js";

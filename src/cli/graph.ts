@@ -9,13 +9,12 @@ import type { BackendName } from "../backend/load.js";
 import { loadPCGraphCheckpoint, savePCGraphCheckpoint } from "../node/checkpoint-files.js";
 import { loadFashionMnist } from "../node/fashion-mnist.js";
 import { writeFileAtomic } from "../node/files.js";
-import { encodeGrayPng } from "../node/png.js";
+import { gridPng } from "../node/image-grid.js";
 import { fullyConnected, hierarchical, groupActivations, type GroupActivation, type PCGraphSpec } from "../pc/graph/topology.js";
 import type { StepEvent } from "../pc/steps.js";
 import { subset, type Dataset } from "../train/data/dataset.js";
 import { datasetFingerprint } from "../train/data/fingerprint.js";
 import { energyCurvesSvg } from "../train/energy-plot.js";
-import { imageGrid } from "../train/images.js";
 import { createOptimizer, optimizerKinds, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
 import { PCGraph, pcLearningAlgorithms, type PCLearningAlgorithm } from "../train/pc-graph.js";
 import type { PCGraphCheckpoint, PCGraphProgress } from "../train/pc-graph-fit.js";
@@ -229,10 +228,11 @@ async function graphQuery(path: string, flags: Flags, out: (line: string) => voi
     const events: StepEvent[] = [];
     const watch = { ...relax, onStep: (e: StepEvent) => events.push(e) };
     const sensory = net.model.group("sensory").size;
+    const side = Math.round(Math.sqrt(sensory));
     const writePng = (tiles: (Float32Array | null)[], columns: number) => {
-      const grid = imageGrid(tiles, { columns, scale: 2 });
+      const rows = Array.from({ length: Math.ceil(tiles.length / columns) }, (_, r) => tiles.slice(r * columns, (r + 1) * columns));
       const file = join(dir, `${task}.png`);
-      writeFileAtomic(file, encodeGrayPng(grid.pixels, grid.width, grid.height));
+      writeFileAtomic(file, gridPng(rows, { imageHeight: side, imageWidth: side, scale: 2 }));
       return file;
     };
     let test: Dataset | null = null;

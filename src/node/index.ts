@@ -4,7 +4,6 @@ export { writeFileAtomic, saveModel, loadModel, MODEL_FILE, WEIGHTS_FILE, type A
 export { saveCheckpoint, loadCheckpoint, savePCGraphCheckpoint, loadPCGraphCheckpoint } from "./checkpoint-files.js";
 export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
 export { loadBundledMnist } from "../train/data/mnist.js";
-export { encodeGrayPng } from "./png.js";
 export { hostLine } from "./host.js";
 export { loadFashionMnist, fashionMnistAvailable, fashionMnistDirectory, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIRECTORY, type FashionMnistOptions } from "./fashion-mnist.js";
 export { readPredifyConfig } from "./predify-config.js";

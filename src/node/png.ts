@@ -46,8 +46,3 @@ export function encodeGreyPng(raster: GreyRaster): Uint8Array {
   }
   return out;
 }
-
-/** The PNG file of `pixels` (width x height, row-major); encodeGreyPng with the raster's fields as arguments. */
-export function encodeGrayPng(pixels: Uint8Array, width: number, height: number): Uint8Array {
-  return encodeGreyPng({ width, height, pixels });
-}
