@@ -1,6 +1,8 @@
 // Browser builds with esbuild:
-//   dist/browser/pcgraph.js        the library as one ES module (minified, with a source map)
-//   dist/browser-tests/tests.js    the in-browser test entry (test/browser/entry.ts)
+//   dist/browser/pcgraph.js        the library as one ES module (minified; it ships, so
+//                                  without a source map), typed by dist/browser/pcgraph.d.ts
+//   build/browser-tests/tests.js   the in-browser test entry (test/browser/entry.ts) with
+//                                  every platform-neutral suite matching a pattern (not shipped)
 // Both are bundled for platform "browser" with no Node polyfills: any import of a Node
 // builtin (node:fs, path, ...) stops the build with the chain of files that pulled it in.
 // Usable as a script (`npm run build:browser`) or imported (`buildBrowser()`).
@@ -8,7 +10,9 @@ import { builtinModules } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
+import { platformNeutralTestFiles, TEST_FILE_PATTERN } from "./test-files.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -50,7 +54,35 @@ function importers(metafile, file) {
     .map(([name]) => name);
 }
 
-export async function buildBrowser({ quiet = false } = {}) {
+/**
+ * The suites each test page runs, as a virtual module "pcgraph:test-suites" for the test
+ * bundle: every platform-neutral suite matching `pattern` (picked by following imports,
+ * scripts/test-files.mjs) on the default page; the scalar-default checks and the PC suites
+ * (test/pc/) on the page that forces the scalar build.
+ */
+function testSuitesModule(pattern) {
+  const { included } = platformNeutralTestFiles(pattern);
+  const scalar = [
+    ...(new RegExp(pattern, "i").test("test/browser/scalar-default.ts") || pattern === TEST_FILE_PATTERN ? ["test/browser/scalar-default.ts"] : []),
+    ...included.filter((f) => f.startsWith("test/pc/")),
+  ];
+  const list = (files) => `[\n${files.map((f) => `  { file: ${JSON.stringify(f)}, load: () => import(${JSON.stringify(`./${f}`)}) },`).join("\n")}\n]`;
+  const plugin = {
+    name: "test-suites",
+    setup(build) {
+      build.onResolve({ filter: /^pcgraph:test-suites$/ }, () => ({ path: "test-suites", namespace: "pcgraph-test-suites" }));
+      build.onLoad({ filter: /.*/, namespace: "pcgraph-test-suites" }, () => ({
+        // Literal imports, so the bundler includes each file; evaluated when the page reaches it.
+        contents: `export const defaultPage = ${list(included)};\nexport const scalarPage = ${list(scalar)};\n`,
+        resolveDir: root,
+        loader: "js",
+      }));
+    },
+  };
+  return { plugin, files: { defaultPage: included, scalarPage: scalar } };
+}
+
+export async function buildBrowser({ quiet = false, pattern = TEST_FILE_PATTERN } = {}) {
   const started = Date.now();
   const wasm = join(root, "src", "backend", "wasm-binaries.generated.ts");
   if (!existsSync(wasm)) throw new Error(`${relative(root, wasm)} is missing: run \`npm run build:wasm\` (or \`npm install\`) first`);
@@ -60,19 +92,24 @@ export async function buildBrowser({ quiet = false } = {}) {
     entryPoints: [join(root, "src", "index.ts")],
     outfile: join(root, "dist", "browser", "pcgraph.js"),
     minify: true,
-    sourcemap: true,
     legalComments: "none",
   });
+  // The bundle exports exactly what the library entry does: its types are the entry's.
+  mkdirSync(join(root, "dist", "browser"), { recursive: true });
+  writeFileSync(join(root, "dist", "browser", "pcgraph.d.ts"),
+    `// Types of the browser bundle (pcgraph/browser): the same exports as the library entry.\nexport * from "../index.js";\n`);
 
   // Nothing under src/node or src/cli belongs in the library bundle, even without a builtin.
   const nodeOnly = Object.keys(library.metafile.inputs).filter((f) => /^src\/(node|cli)\//.test(f));
   if (nodeOnly.length)
     throw new Error(`Node-only modules reached the browser bundle: ${nodeOnly.map((f) => `${f} (imported by ${importers(library.metafile, f).join(", ")})`).join("; ")}`);
 
+  const suites = testSuitesModule(pattern);
   const tests = await esbuild.build({
     ...common,
+    plugins: [...common.plugins, suites.plugin],
     entryPoints: { tests: join(root, "test", "browser", "entry.ts") },
-    outdir: join(root, "dist", "browser-tests"),
+    outdir: join(root, "build", "browser-tests"),
     sourcemap: true,
     // test/arbitraries.ts reads process.env.FC_SEED; in the page the seed comes from ?seed=.
     define: { "process.env.FC_SEED": "globalThis.__PCGRAPH_FC_SEED" },
@@ -81,9 +118,9 @@ export async function buildBrowser({ quiet = false } = {}) {
   if (!quiet) {
     const size = (file) => `${(readFileSync(join(root, file)).length / 1024).toFixed(0)} KiB`;
     console.log(`browser bundle: dist/browser/pcgraph.js (${size("dist/browser/pcgraph.js")}), ` +
-      `tests: dist/browser-tests/tests.js (${size("dist/browser-tests/tests.js")}) in ${Date.now() - started} ms`);
+      `tests: build/browser-tests/tests.js (${size("build/browser-tests/tests.js")}) in ${Date.now() - started} ms`);
   }
-  return { library: library.metafile, tests: tests.metafile };
+  return { library: library.metafile, tests: tests.metafile, pages: suites.files };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -1,24 +1,33 @@
 // Runs the browser test pages in headless Chromium and ends with the one line CI reads:
 // "browser: N passed, N failed". Builds the bundles (scripts/build-browser.mjs), serves
-// test/browser, dist/browser-tests and dist/browser on 127.0.0.1, loads the default test
+// test/browser, build/browser-tests and dist/browser on 127.0.0.1, loads the default test
 // page, the forced-scalar test page and a page that imports the library bundle
-// (dist/browser/pcgraph.js) as users do, and writes test-results/browser.json. Exits non-zero on any failure,
-// page error or timeout. FC_SEED is passed to the pages as ?seed=.
+// (dist/browser/pcgraph.js) as users do, and writes test-results/browser.json (or
+// $PCGRAPH_TEST_RESULTS/browser.json) with the counts, every failure by file, suite and
+// test, and the values suites recorded. Exits non-zero on any failure, page error or
+// timeout. FC_SEED is passed to the pages as ?seed=.
+//
+//   node scripts/run-browser-tests.mjs [file pattern]
+//
+// The pattern (a regular expression on checkout-relative paths, default every
+// test/**/*.test.ts) picks the suites; the library-bundle page runs with the default only.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBrowser } from "./build-browser.mjs";
+import { TEST_FILE_PATTERN } from "./test-files.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const PAGE_TIMEOUT_MS = Number(process.env.BROWSER_TEST_TIMEOUT_S ?? 180) * 1000;
 const started = Date.now();
 
+const pattern = process.argv[2] ?? TEST_FILE_PATTERN;
 const pages = [
-  { label: "default (wasm-simd)", query: "" },
-  { label: "forced wasm-scalar", query: "?backend=wasm-scalar" },
-  { label: "library bundle", path: "/bundle.html", query: "" },
+  { label: "default (wasm-simd)", query: "", suites: "defaultPage" },
+  { label: "forced wasm-scalar", query: "?backend=wasm-scalar", suites: "scalarPage" },
+  ...(pattern === TEST_FILE_PATTERN ? [{ label: "library bundle", path: "/bundle.html", query: "" }] : []),
 ];
 
 const MIME = {
@@ -31,12 +40,17 @@ const MIME = {
   ".css": "text/css; charset=utf-8",
 };
 
-const results = { runtime: "browser", passed: 0, failed: 0 };
+const results = { runtime: "browser", passed: 0, failed: 0, files: [], failures: [], records: [] };
+const outDir = process.env.PCGRAPH_TEST_RESULTS ?? join(root, "test-results");
 
 function finish(code, timed = true) {
-  mkdirSync(join(root, "test-results"), { recursive: true });
-  writeFileSync(join(root, "test-results", "browser.json"), JSON.stringify(results) + "\n");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "browser.json"), JSON.stringify(results, null, 2) + "\n");
   if (timed) console.log(`\nbrowser tests took ${((Date.now() - started) / 1000).toFixed(1)} s (build, every page, browser start and stop)`);
+  if (results.failures.length) {
+    console.log(`\nbrowser: failed:`);
+    for (const f of results.failures) console.log(`  ${f.file} > ${f.suite} > ${f.test}`);
+  }
   console.log(`browser: ${results.passed} passed, ${results.failed} failed`);
   process.exitCode = code;
 }
@@ -45,6 +59,7 @@ if (!existsSync(CHROMIUM)) {
   console.error(`Chromium was not found at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` ` +
     `(or set CHROMIUM_PATH to a Chromium or Chrome binary).`);
   results.failed = 1;
+  results.failures.push({ file: "(runner)", suite: "(chromium)", test: "(start)", message: `Chromium was not found at ${CHROMIUM}` });
   finish(1, false);
 } else {
   await main();
@@ -55,8 +70,8 @@ async function main() {
   let browser;
   let code = 1;
   try {
-    await buildBrowser();
-    server = await serve([join(root, "test", "browser"), join(root, "dist", "browser-tests"), join(root, "dist", "browser")]);
+    const { pages: suitesPerPage } = await buildBrowser({ pattern });
+    server = await serve([join(root, "test", "browser"), join(root, "build", "browser-tests"), join(root, "dist", "browser")]);
     const { chromium } = await import("playwright-core");
     // chromium.launch starts from a fresh temporary user-data-dir of its own (a
     // --user-data-dir argument is refused there) and deletes it on close.
@@ -70,15 +85,18 @@ async function main() {
     const seed = process.env.FC_SEED ? `seed=${encodeURIComponent(process.env.FC_SEED)}` : "";
 
     let ok = true;
-    for (const { label, path = "/index.html", query } of pages) {
+    for (const { label, path = "/index.html", query, suites } of pages) {
+      if (suites && suitesPerPage[suites].length === 0) continue; // nothing matches the pattern on this page
       const search = seed ? (query ? `${query}&${seed}` : `?${seed}`) : query;
       const url = `${server.origin}${path}${search}`;
       ok = (await runPage(context, label, url)) && ok;
     }
     code = ok ? 0 : 1;
   } catch (error) {
-    console.error(`browser test run failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    const message = error instanceof Error ? error.stack ?? error.message : String(error);
+    console.error(`browser test run failed: ${message}`);
     results.failed = Math.max(results.failed, 1);
+    results.failures.push({ file: "(runner)", suite: "(browser)", test: "(run)", message });
   } finally {
     await browser?.close().catch(() => {});
     server?.closeAllConnections();
@@ -134,17 +152,31 @@ async function runPage(context, label, url) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
     console.error(`[${label}] no results: ${message}`);
     results.failed += 1;
+    results.failures.push({ file: "(page)", suite: label, test: "(no results)", message });
     await page.close().catch(() => {});
     return false;
   }
   await page.close().catch(() => {});
 
   process.stdout.write(outcome.log.replace(/^/gm, "  ").trimEnd() + "\n");
-  for (const failure of outcome.failures) console.log(`\n[${label}] FAIL in ${failure.file}\n${failure.message}`);
+  for (const failure of outcome.failures) {
+    console.log(`\n[${label}] FAIL ${failure.file} > ${failure.suite ?? "(page)"} > ${failure.test ?? "(check)"}\n${failure.message}`);
+    results.failures.push({ ...failure, suite: failure.suite ?? label, test: failure.test ?? "(check)" });
+  }
   // A console error or uncaught exception outside a test still fails the page.
   const extra = outcome.failed === 0 && pageErrors.length > 0 ? 1 : 0;
+  if (extra) results.failures.push({ file: "(page)", suite: label, test: "(page error)", message: pageErrors.join("\n") });
   results.passed += outcome.passed;
   results.failed += outcome.failed + extra;
+  for (const file of outcome.files ?? []) if (!results.files.includes(file)) results.files.push(file);
+  for (const r of outcome.records ?? []) {
+    const earlier = results.records.find((e) => e.key === r.key);
+    if (!earlier) results.records.push(r);
+    else if (earlier.value !== r.value) {
+      results.failed += 1;
+      results.failures.push({ file: r.file, suite: label, test: `record ${r.key}`, message: `${r.value} on this page, ${earlier.value} on an earlier one` });
+    }
+  }
   const seconds = ((Date.now() - pageStarted) / 1000).toFixed(1);
   console.log(`${label}: ${outcome.passed} passed, ${outcome.failed + extra} failed ` +
     `(default backend ${outcome.backend}, ${seconds} s)`);

@@ -1,33 +1,35 @@
-// Runs the uvu suites under test/ with another JavaScript runtime (Deno or Bun) and ends
-// with the one plain line CI reads: "<runtime>: N passed, N failed".
+// Runs the uvu suites under test/ in one JavaScript runtime and ends with the one plain line
+// CI reads: "N passed, N failed" (Node, for `npm test`) or "<runtime>: N passed, N failed".
 //
-//   node scripts/run-runtime-tests.mjs deno
-//   node scripts/run-runtime-tests.mjs bun
+//   node scripts/run-runtime-tests.mjs node [file pattern]
+//   node scripts/run-runtime-tests.mjs deno [file pattern]
+//   node scripts/run-runtime-tests.mjs bun  [file pattern]
 //
-// Suites that need Node-only modules are left out. Which ones is decided here, not listed
-// by hand: every test file's imports are followed (relative imports through the .ts sources,
-// bare packages noted) and a file is skipped when anything it reaches at run time imports a
-// Node built-in (`node:*`, or a bare built-in name such as "fs") or a Node-only package.
-// The chosen files are imported in order from a generated entry module that drives uvu the
-// way its CLI does (UVU_DEFER, one queue group per file, then `exec`), so a single summary
-// "Total / Passed / Skipped" ends the run. Counts also go to test-results/<runtime>.json.
-// Exits non-zero when anything failed, a suite could not be loaded, or no summary appeared.
+// The pattern is a regular expression matched against checkout-relative paths
+// (default: every test/**/*.test.ts). Under Deno and Bun, suites that need Node-only modules
+// are left out, decided by following their imports (scripts/test-files.mjs), not by a list.
+// The chosen files are imported from a generated entry module that runs them through
+// test/harness/suites.ts, which reports every failure by file, suite and test name — also
+// those uvu itself loses when a hook throws. Counts, failures and the values suites
+// recorded go to test-results/<runtime>.json (or $PCGRAPH_TEST_RESULTS/<runtime>.json). Exits non-zero when anything failed, a suite
+// could not be loaded, or the run ended without its summary.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { builtinModules } from "node:module";
-import { dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { platformNeutralTestFiles, rel, root, testFiles, TEST_FILE_PATTERN } from "./test-files.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runtime = process.argv[2];
-const pattern = new RegExp(process.argv[3] ?? "\\.test\\.ts$", "i");
+const pattern = process.argv[3] ?? TEST_FILE_PATTERN;
 const timeoutMs = Number(process.env.RUNTIME_TEST_TIMEOUT_MS ?? 10 * 60_000);
-
-/** Packages that only work under Node (build tools, browser drivers, CLIs). */
-const NODE_ONLY_PACKAGES = new Set(["esbuild", "tsx", "playwright-core", "playwright", "benny", "assemblyscript", "typescript"]);
+const RESULTS_MARKER = "@pcgraph-test-results ";
 
 const runtimes = {
+  node: {
+    bin: process.execPath,
+    // tsx compiles the TypeScript suites; --expose-gc lets memory tests collect on demand.
+    args: (entry) => ["--import", "tsx", "--expose-gc", entry],
+  },
   deno: {
     bin: join(root, "node_modules", ".bin", process.platform === "win32" ? "deno.cmd" : "deno"),
     // --sloppy-imports: the sources import "./x.js" where the file is x.ts.
@@ -52,157 +54,61 @@ if (!runtimes[runtime]) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Import scanning
-
-const builtins = new Set(builtinModules.flatMap((name) => [name, name.split("/")[0]]));
-
-/**
- * Module specifiers a source file loads at run time: static imports and re-exports (not
- * `import type` / `export type`, which are erased), dynamic `import("...")` and
- * `require("...")` with a literal argument. Parsed with the TypeScript compiler, so text in
- * comments and strings does not count.
- */
-function runtimeSpecifiers(file, source) {
-  const found = [];
-  const visit = (node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      const typeOnly = ts.isImportDeclaration(node) ? node.importClause?.isTypeOnly : node.isTypeOnly;
-      if (!typeOnly) found.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.arguments.length > 0 && ts.isStringLiteralLike(node.arguments[0])) {
-      const callee = node.expression;
-      const isImport = callee.kind === ts.SyntaxKind.ImportKeyword;
-      const isRequire =
-        (ts.isIdentifier(callee) && callee.text === "require") ||
-        (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === "require");
-      if (isImport || isRequire) found.push(node.arguments[0].text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(ts.createSourceFile(file, source, ts.ScriptTarget.Latest, false, file.endsWith("x") ? ts.ScriptKind.TSX : ts.ScriptKind.TS));
-  return found;
-}
-
-/** The file a relative specifier names: "./x.js" may be x.ts on disk. */
-function resolveRelative(from, specifier) {
-  const base = resolve(dirname(from), specifier);
-  const candidates = [base];
-  if (/\.[mc]?js$/.test(base)) candidates.push(base.replace(/\.([mc]?)js$/, ".$1ts"), base.replace(/\.js$/, ".tsx"));
-  else candidates.push(`${base}.ts`, `${base}.js`, join(base, "index.ts"), join(base, "index.js"));
-  return candidates.find((file) => existsSync(file) && statSync(file).isFile());
-}
-
-const packageName = (specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
-
-/**
- * Why a test file cannot run outside Node, or null when it can: each Node-only import
- * reached from it, with the chain of files that leads there.
- */
-function nodeOnlyReason(file) {
-  const seen = new Set([file]);
-  const queue = [[file, [file]]];
-  const reasons = new Map();
-  while (queue.length) {
-    const [current, chain] = queue.shift();
-    for (const specifier of runtimeSpecifiers(current, readFileSync(current, "utf8"))) {
-      const via = chain.length > 1 ? ` via ${chain.slice(1).map((f) => rel(f)).join(" -> ")}` : "";
-      if (specifier.startsWith(".") || specifier.startsWith("/")) {
-        const target = resolveRelative(current, specifier);
-        if (!target) reasons.set(specifier, `unresolved "${specifier}" in ${rel(current)}`);
-        else if (!seen.has(target)) {
-          seen.add(target);
-          queue.push([target, [...chain, target]]);
-        }
-      } else if (reasons.has(specifier)) {
-        continue;
-      } else if (specifier.startsWith("node:") || builtins.has(specifier) || builtins.has(packageName(specifier))) {
-        reasons.set(specifier, `"${specifier}"${via}`);
-      } else if (NODE_ONLY_PACKAGES.has(packageName(specifier))) {
-        reasons.set(specifier, `Node-only package "${specifier}"${via}`);
-      }
-    }
-  }
-  return reasons.size ? `imports ${[...reasons.values()].join(", ")}` : null;
-}
-
-function rel(file) {
-  return relative(root, file).split(sep).join("/");
-}
-
-function testFiles(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    if (name === "node_modules" || name.startsWith(".")) continue;
-    const file = join(dir, name);
-    if (statSync(file).isDirectory()) out.push(...testFiles(file));
-    else if (pattern.test(rel(file))) out.push(file);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------
 // Selection
 
-const all = testFiles(join(root, "test")).sort((a, b) => rel(a).localeCompare(rel(b)));
-const included = [];
-const skipped = [];
-for (const file of all) {
-  const reason = nodeOnlyReason(file);
-  if (reason) skipped.push({ file: rel(file), reason });
-  else included.push(rel(file));
+let included;
+let skipped = [];
+if (runtime === "node") {
+  included = testFiles(pattern).map(rel);
+} else {
+  ({ included, skipped } = platformNeutralTestFiles(pattern));
+  console.log(`${runtime}: ${included.length} test files included, ${skipped.length} skipped`);
+  for (const file of included) console.log(`  + ${file}`);
+  for (const { file, reason } of skipped) console.log(`  - ${file}: ${reason}`);
+  console.log("");
 }
 
-console.log(`${runtime}: ${included.length} test files included, ${skipped.length} skipped`);
-for (const file of included) console.log(`  + ${file}`);
-for (const { file, reason } of skipped) console.log(`  - ${file}: ${reason}`);
-console.log("");
-
-const outDir = join(root, "test-results");
+// PCGRAPH_TEST_RESULTS redirects the results (scripts/check-runners.mjs uses a temporary one).
+const outDir = process.env.PCGRAPH_TEST_RESULTS ?? join(root, "test-results");
 mkdirSync(outDir, { recursive: true });
+const label = runtime === "node" ? "" : `${runtime}: `;
 
-function finish(passed, failed, code) {
+function finish(summary, code) {
+  const { passed = 0, failed = 1, failures = [], records = [] } = summary;
   writeFileSync(
     join(outDir, `${runtime}.json`),
-    JSON.stringify({ runtime, passed, failed, files: included, skipped }, null, 2) + "\n",
+    JSON.stringify({ runtime, passed, failed, files: included, skipped, failures, records }, null, 2) + "\n",
   );
-  console.log(`\n${runtime}: ${passed} passed, ${failed} failed`);
+  if (failures.length) {
+    console.log(`\n${label}failed:`);
+    for (const f of failures) console.log(`  ${f.file} > ${f.suite} > ${f.test}`);
+  }
+  console.log(`\n${label}${passed} passed, ${failed} failed`);
   process.exit(code);
 }
 
 if (!existsSync(runtimes[runtime].bin)) {
   console.log(`${runtimes[runtime].bin} not found (install the "${runtime}" devDependency)`);
-  finish(0, 1, 1);
+  finish({}, 1);
 }
 if (included.length === 0) {
-  console.log("no test files to run");
-  finish(0, 1, 1);
+  console.log(`no test files match ${pattern}`);
+  finish({}, 1);
 }
 
 // ---------------------------------------------------------------------------------------
-// Entry module: load every suite into uvu's queue, then run them all with one summary.
+// Entry module: every suite through the harness, then the summary as one marked line.
 
-const entry = join(outDir, `${runtime}-entry.ts`);
-const LOAD_FAILURES = "Suites that failed to load:";
+const entry = join(outDir, `${runtime}-entry-${process.pid}.mts`);
+const harness = pathToFileURL(join(root, "test", "harness", "suites.ts")).href;
 writeFileSync(
   entry,
-  `// Generated by scripts/run-runtime-tests.mjs; overwritten on each run.
-const g = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][] };
-g.UVU_DEFER = 1;
-const uvu = await import("uvu");
+  `// Generated by scripts/run-runtime-tests.mjs; deleted after the run.
+import { runSuites } from ${JSON.stringify(harness)};
 const files: [string, string][] = ${JSON.stringify(included.map((f) => [f, pathToFileURL(join(root, f)).href]))};
-const broken: string[] = [];
-let index = 0;
-for (const [name, url] of files) {
-  g.UVU_INDEX = index++;
-  g.UVU_QUEUE.push([name]);
-  try {
-    await import(url);
-  } catch (error) {
-    broken.push(name);
-    console.log(\`\\n\${name} could not be loaded: \${error instanceof Error ? error.stack ?? error.message : String(error)}\`);
-  }
-}
-await uvu.exec();
-if (broken.length) console.log(${JSON.stringify(LOAD_FAILURES)} + " " + broken.length + " (" + broken.join(", ") + ")");
+const out = (globalThis as unknown as { process: { stdout: { write(text: string): boolean } } }).process.stdout;
+const summary = await runSuites(files.map(([file, url]) => ({ file, load: () => import(url) })), (text) => out.write(text));
+out.write("\\n" + ${JSON.stringify(RESULTS_MARKER)} + JSON.stringify(summary) + "\\n");
 `,
 );
 
@@ -219,32 +125,37 @@ const timer = setTimeout(() => {
 }, timeoutMs);
 
 let output = "";
+let pending = "";
 child.stdout.on("data", (chunk) => {
   output += chunk;
-  process.stdout.write(chunk);
+  // Echo everything but the marked summary line.
+  pending += chunk;
+  const lines = pending.split("\n");
+  pending = lines.pop();
+  for (const line of lines) if (!line.startsWith(RESULTS_MARKER)) process.stdout.write(line + "\n");
 });
 
 child.on("error", (error) => {
   clearTimeout(timer);
   console.log(`could not start ${runtime}: ${error.message}`);
-  finish(0, 1, 1);
+  finish({}, 1);
 });
 
 child.on("close", (code, signal) => {
   clearTimeout(timer);
   rmSync(entry, { force: true });
+  if (pending && !pending.startsWith(RESULTS_MARKER)) process.stdout.write(pending + "\n");
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
-  const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-  const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
-  const skippedTests = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-  const loadFailures = Number(new RegExp(`${LOAD_FAILURES}\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
-  console.log(`\n${runtime} ran for ${seconds}s (exit ${signal ?? code})`);
-  if (!Number.isFinite(total) || !Number.isFinite(passed)) {
-    console.log(`the ${runtime} run ended without a summary`);
-    finish(0, 1, 1);
+  if (runtime !== "node") console.log(`\n${runtime} ran for ${seconds}s (exit ${signal ?? code})`);
+  const line = output.split("\n").find((l) => l.startsWith(RESULTS_MARKER));
+  if (!line) {
+    console.log(`the ${runtime} run ended (exit ${signal ?? code}) without a summary`);
+    finish({}, 1);
   }
-  const failed = total - passed - skippedTests + loadFailures;
-  const ok = failed === 0 && code === 0;
-  finish(passed, ok ? 0 : Math.max(failed, 1), ok ? 0 : 1);
+  const summary = JSON.parse(line.slice(RESULTS_MARKER.length));
+  if (code !== 0 && summary.failed === 0) {
+    summary.failed = 1;
+    summary.failures.push({ file: "(run)", suite: "(process)", test: "(exit)", message: `${runtime} exited with ${signal ?? code}` });
+  }
+  finish(summary, summary.failed === 0 ? 0 : 1);
 });

@@ -3,6 +3,7 @@
 // without a backend option run Z-IL on it and still update exactly as backprop does.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import { backendInfo, getBackend } from "../../src/backend/load.js";
 import { Graph } from "../../src/graph/graph.js";
@@ -10,16 +11,11 @@ import { pcGradients } from "../../src/pc/engine.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
 import { gradientDivergence } from "../../src/pc/verify.js";
 import { backprop } from "../../src/reference/backprop.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, tensor, type Tensor } from "../../src/tensor.js";
+import { tensor, type Tensor } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
-const scalar = suite("wasm-scalar as the default backend");
+const scalar = leakChecked(suite("wasm-scalar as the default backend"));
 
-scalar.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no tensor leaked");
-});
 
 scalar("backendInfo() reports the scalar build, and new tensors use it", () => {
   const info = backendInfo();

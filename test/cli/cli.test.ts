@@ -145,6 +145,7 @@ test("graph train then graph query: checkpoint, energy SVG, PNG grids and metric
   assert.match(notPcGraph.stderr, "not a PC graph");
 });
 
-test.after(() => rmSync(temp, { recursive: true, force: true }));
+// Removed when the process ends (no uvu hook: a throwing hook hides failures).
+process.on("exit", () => rmSync(temp, { recursive: true, force: true }));
 
 test.run();

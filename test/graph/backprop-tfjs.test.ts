@@ -7,6 +7,7 @@
 // over a zero padded input, divided by the full window; GELU in its tanh form.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
@@ -22,12 +23,11 @@ import { predict } from "../../src/graph/forward.js";
 import { Graph, type GraphNode } from "../../src/graph/graph.js";
 import { randomBatch, randomGraph, type Draw, type RandomGraph } from "../../src/pc/random-graph.js";
 import { backprop } from "../../src/reference/backprop.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, tensor, type Tensor } from "../../src/tensor.js";
+import { tensor, type Tensor } from "../../src/tensor.js";
 import { gradientDivergence } from "../../src/pc/verify.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
-const bp = suite("reference backprop equals TensorFlow.js autodiff");
+const bp = leakChecked(suite("reference backprop equals TensorFlow.js autodiff"));
 
 /**
  * The npm build of tfjs-core registers no gradient functions (the union package
@@ -48,17 +48,19 @@ async function registerGradients(): Promise<void> {
   }
 }
 
-bp.before(async () => {
-  tf.env().set("IS_TEST", true); // no "install tfjs-node" banner
-  await registerGradients();
-  await tf.setBackend("cpu");
-  assert.is(tf.getBackend(), "cpu");
-});
+let tfSetup: Promise<void> | undefined;
 
-bp.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no pcgraph tensor leaked");
-});
+/** TF.js with its gradients on the CPU backend, set up once (inside a test, so a failure is that test's). */
+function tfReady(): Promise<void> {
+  tfSetup ??= (async () => {
+    tf.env().set("IS_TEST", true); // no "install tfjs-node" banner
+    await registerGradients();
+    await tf.setBackend("cpu");
+    assert.is(tf.getBackend(), "cpu");
+  })();
+  return tfSetup;
+}
+
 
 // ---- the translator -----------------------------------------------------------------------
 
@@ -324,19 +326,23 @@ function allowedDivergence(tolerance: number, delta: number): number {
 }
 const LOSS_TOLERANCE = 1e-5;
 
-bp("backprop on reference-f64 equals TF.js gradients on random DAGs, CNNs and RNNs, both losses", () => {
+bp("backprop on reference-f64 equals TF.js gradients on random DAGs, CNNs and RNNs, both losses", async () => {
+  await tfReady();
   expectAgreement("reference-f64 vs TF.js", "reference-f64", GRADIENT_TOLERANCE, LOSS_TOLERANCE, 80);
 });
 
-bp("backprop on wasm-simd (f32) equals TF.js gradients on random DAGs, CNNs and RNNs, both losses", () => {
+bp("backprop on wasm-simd (f32) equals TF.js gradients on random DAGs, CNNs and RNNs, both losses", async () => {
+  await tfReady();
   expectAgreement("wasm-simd vs TF.js", "wasm-simd", GRADIENT_TOLERANCE, LOSS_TOLERANCE, 80);
 });
 
-bp("backprop equals TF.js on CNNs in particular (strides, padding, dilation, groups, pooling)", () => {
+bp("backprop equals TF.js on CNNs in particular (strides, padding, dilation, groups, pooling)", async () => {
+  await tfReady();
   expectAgreement("reference-f64 vs TF.js, CNNs", "reference-f64", GRADIENT_TOLERANCE, LOSS_TOLERANCE, 40, "cnn");
 });
 
-bp("backprop equals TF.js on RNNs (weights shared across steps)", () => {
+bp("backprop equals TF.js on RNNs (weights shared across steps)", async () => {
+  await tfReady();
   expectAgreement("reference-f64 vs TF.js, RNNs", "reference-f64", GRADIENT_TOLERANCE, LOSS_TOLERANCE, 30, "rnn");
 });
 
@@ -380,7 +386,8 @@ const attributeCnn: fc.Arbitrary<RandomGraph> = fc
     return { spec: g.toSpec(output, r.loss as "mse"), family: "cnn" as const, batch: r.batch, seed: r.seed };
   });
 
-bp("backprop equals TF.js on CNNs with any stride and dilation, groups, padded strided pools, concat and slice on every axis", () => {
+bp("backprop equals TF.js on CNNs with any stride and dilation, groups, padded strided pools, concat and slice on every axis", async () => {
+  await tfReady();
   let worst = 0;
   fc.assert(
     fc.property(attributeCnn, (drawn) => {
@@ -396,7 +403,8 @@ bp("backprop equals TF.js on CNNs with any stride and dilation, groups, padded s
   console.log(`  attribute CNNs (both backends): max gradient divergence ${worst.toExponential(2)} over 60 graphs`);
 });
 
-bp("the comparison sees a wrong gradient (negative control)", () => {
+bp("the comparison sees a wrong gradient (negative control)", async () => {
+  await tfReady();
   const drawn = fc.sample(familyArbitrary("dag", 4), { numRuns: 1, seed: 7 })[0];
   const source = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
   const data = randomBatch(source, drawn.batch, drawn.seed + 1);

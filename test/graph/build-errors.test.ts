@@ -5,6 +5,7 @@
 // graph, and must leave no tensor behind. Valid random specs always build.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import { ShapeError } from "../../src/backend/errors.js";
 import type { BackendName } from "../../src/backend/load.js";
@@ -12,16 +13,11 @@ import { GraphError } from "../../src/graph/errors.js";
 import { Graph, type GraphSpec, type NodeSpec } from "../../src/graph/graph.js";
 import { lossNames } from "../../src/graph/loss.js";
 import { opKinds } from "../../src/graph/registry.js";
-import { releaseScratch } from "../../src/scratch.js";
 import { memory } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
-const errors = suite("invalid graphs give typed errors");
+const errors = leakChecked(suite("invalid graphs give typed errors"));
 
-errors.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no tensor leaked");
-});
 
 /** An invalid spec and the names its error message must quote. */
 interface Invalid {

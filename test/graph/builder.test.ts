@@ -4,6 +4,7 @@
 // and rejects wrong feeds with a typed error naming the input.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import { ShapeError } from "../../src/backend/errors.js";
 import { GraphBuilder, layers, sequential } from "../../src/graph/builder.js";
@@ -11,16 +12,11 @@ import { GraphError } from "../../src/graph/errors.js";
 import { predict } from "../../src/graph/forward.js";
 import { Graph, type GraphNode, type Parameter } from "../../src/graph/graph.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, sizeOf, tensor, type Tensor } from "../../src/tensor.js";
+import { sizeOf, tensor, type Tensor } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary, randomArray } from "../arbitraries.js";
 
-const builder = suite("graph builder and introspection");
+const builder = leakChecked(suite("graph builder and introspection"));
 
-builder.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no tensor leaked");
-});
 
 function withGraph<T>(graph: Graph, fn: (g: Graph) => T): T {
   try {

@@ -4,22 +4,18 @@
 // f32 backend and the float64 reference.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import type { Backend } from "../../src/backend/kernels.js";
 import { getBackendByName } from "../../src/backend/load.js";
 import type { Op } from "../../src/graph/op.js";
 import { activationNames, type ActivationName } from "../../src/graph/ops/activation.js";
 import { createOp, opKinds } from "../../src/graph/registry.js";
-import { releaseScratch } from "../../src/scratch.js";
-import { memory, sizeOf, Tensor } from "../../src/tensor.js";
+import { sizeOf, Tensor } from "../../src/tensor.js";
 import { randomArray, seed } from "../arbitraries.js";
 
-const ops = suite("op derivatives");
+const ops = leakChecked(suite("op derivatives"));
 
-ops.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no tensor leaked");
-});
 
 const reference = getBackendByName("reference-f64");
 const wasm = getBackendByName("wasm-simd");

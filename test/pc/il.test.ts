@@ -2,6 +2,7 @@
 // update approaches BP's only as the output error's weight shrinks (arXiv 2206.02629).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import { Graph } from "../../src/graph/graph.js";
 import { GraphBuilder } from "../../src/graph/builder.js";
@@ -9,16 +10,10 @@ import { pcGradients } from "../../src/pc/engine.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
 import { gradientDivergence } from "../../src/pc/verify.js";
 import { backprop } from "../../src/reference/backprop.js";
-import { memory } from "../../src/tensor.js";
-import { releaseScratch } from "../../src/scratch.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
-const il = suite("inference learning");
+const il = leakChecked(suite("inference learning"));
 
-il.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no tensor leaked");
-});
 
 // Tolerance: each step is gradient descent on F with step gamma; for gamma below 2 / (largest
 // curvature) F cannot rise. 1e-12 relative absorbs float64 rounding of F itself.

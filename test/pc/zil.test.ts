@@ -2,6 +2,7 @@
 // every graph the builder accepts. Oracle: the reference backprop (src/reference).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import { Graph } from "../../src/graph/graph.js";
 import { GraphBuilder } from "../../src/graph/builder.js";
@@ -10,16 +11,11 @@ import { PCNetwork } from "../../src/pc/network.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
 import { compareWithBackprop, divergenceTolerance, gradientDivergence, runVerify } from "../../src/pc/verify.js";
 import { backprop } from "../../src/reference/backprop.js";
-import { memory, type Tensor } from "../../src/tensor.js";
-import { releaseScratch } from "../../src/scratch.js";
+import { type Tensor } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
-const zil = suite("Z-IL equals backprop");
+const zil = leakChecked(suite("Z-IL equals backprop"));
 
-zil.after.each(() => {
-  releaseScratch();
-  assert.is(memory().numTensors, 0, "no tensor leaked");
-});
 
 function expectEqual(label: string, options: PCOptions, backend: "reference-f64" | "wasm-simd", tolerance: number, runs: number): void {
   fc.assert(
