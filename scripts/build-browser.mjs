@@ -82,7 +82,8 @@ function testSuitesModule(pattern) {
   return { plugin, files: { defaultPage: included, scalarPage: scalar } };
 }
 
-export async function buildBrowser({ quiet = false, pattern = TEST_FILE_PATTERN } = {}) {
+/** Builds the library bundle, and the test bundle unless `tests` is false. */
+export async function buildBrowser({ quiet = false, pattern = TEST_FILE_PATTERN, tests: withTests = true } = {}) {
   const started = Date.now();
   const wasm = join(root, "src", "backend", "wasm-binaries.generated.ts");
   if (!existsSync(wasm)) throw new Error(`${relative(root, wasm)} is missing: run \`npm run build:wasm\` (or \`npm install\`) first`);
@@ -104,6 +105,10 @@ export async function buildBrowser({ quiet = false, pattern = TEST_FILE_PATTERN 
   if (nodeOnly.length)
     throw new Error(`Node-only modules reached the browser bundle: ${nodeOnly.map((f) => `${f} (imported by ${importers(library.metafile, f).join(", ")})`).join("; ")}`);
 
+  if (!withTests) {
+    if (!quiet) console.log(`browser bundle: dist/browser/pcgraph.js (${(readFileSync(join(root, "dist", "browser", "pcgraph.js")).length / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms`);
+    return { library: library.metafile };
+  }
   const suites = testSuitesModule(pattern);
   const tests = await esbuild.build({
     ...common,
@@ -124,7 +129,8 @@ export async function buildBrowser({ quiet = false, pattern = TEST_FILE_PATTERN 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  buildBrowser().catch((error) => {
+  // As a script: the library bundle only (`--tests` adds the test bundle).
+  buildBrowser({ tests: process.argv.includes("--tests") }).catch((error) => {
     // esbuild has already printed its own diagnostics for build errors.
     if (!error?.errors) console.error(error instanceof Error ? error.message : error);
     console.error("browser build failed");

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the browser demo into dist/demo/: the bundled MNIST digits as one compact binary
+// Builds the browser demo into build/demo/: the bundled MNIST digits as one compact binary
 // (mnist.bin), demo/main.ts bundled with esbuild (main.js), and the static files.
 //
 // mnist.bin layout (little-endian):
@@ -61,8 +61,8 @@ export function buildMnistBinary(outFile) {
   return { path: outFile, samples: total, rebuilt: true };
 }
 
-/** Builds dist/demo (or `outDir`); returns the directory. */
-export async function buildDemo({ outDir = join(root, "dist", "demo"), minify = true, quiet = false } = {}) {
+/** Builds build/demo (or `outDir`); returns the directory. */
+export async function buildDemo({ outDir = join(root, "build", "demo"), minify = true, quiet = false } = {}) {
   const log = quiet ? () => {} : (line) => console.log(line);
   mkdirSync(outDir, { recursive: true });
   const started = performance.now();

@@ -20,7 +20,9 @@ import { pathToFileURL } from "node:url";
 import { platformNeutralTestFiles, rel, root, testFiles, TEST_FILE_PATTERN } from "./test-files.mjs";
 
 const runtime = process.argv[2];
-const pattern = process.argv[3] ?? TEST_FILE_PATTERN;
+// --failure=TEXT: a failure found before the suites ran (e.g. the TypeScript build), counted in the total.
+const earlyFailures = process.argv.slice(3).filter((a) => a.startsWith("--failure=")).map((a) => a.slice("--failure=".length));
+const pattern = process.argv.slice(3).find((a) => !a.startsWith("--failure=")) ?? TEST_FILE_PATTERN;
 const timeoutMs = Number(process.env.RUNTIME_TEST_TIMEOUT_MS ?? 10 * 60_000);
 const RESULTS_MARKER = "@pcgraph-test-results ";
 
@@ -74,7 +76,12 @@ mkdirSync(outDir, { recursive: true });
 const label = runtime === "node" ? "" : `${runtime}: `;
 
 function finish(summary, code) {
-  const { passed = 0, failed = 1, failures = [], records = [] } = summary;
+  let { passed = 0, failed = 1, failures = [], records = [] } = summary;
+  for (const message of earlyFailures) {
+    failed += 1;
+    failures.push({ file: "(build)", suite: "(before the suites)", test: message, message });
+    code = 1;
+  }
   writeFileSync(
     join(outDir, `${runtime}.json`),
     JSON.stringify({ runtime, passed, failed, files: included, skipped, failures, records }, null, 2) + "\n",

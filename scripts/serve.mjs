@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A small static file server (node:http) for the demo page: `node scripts/serve.mjs [DIR]
-// [--port N] [--host H]` serves DIR (default dist/demo) on http://127.0.0.1:8080/.
+// [--port N] [--host H]` serves DIR (default build/demo) on http://127.0.0.1:8080/.
 // --port 0 picks a free port. Also importable: serve(dir, { port, host }).
 import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
@@ -73,7 +73,7 @@ export function serve(dir, { port = 8080, host = "127.0.0.1" } = {}) {
 }
 
 function parseArgs(argv) {
-  const options = { dir: "dist/demo", port: 8080, host: "127.0.0.1" };
+  const options = { dir: "build/demo", port: 8080, host: "127.0.0.1" };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
@@ -81,7 +81,7 @@ function parseArgs(argv) {
     if (flag === "--port") options.port = Number(value());
     else if (flag === "--host") options.host = value();
     else if (flag === "--help" || flag === "-h") {
-      console.log("usage: node scripts/serve.mjs [DIR] [--port N] [--host H]   (default dist/demo, 8080, 127.0.0.1)");
+      console.log("usage: node scripts/serve.mjs [DIR] [--port N] [--host H]   (default build/demo, 8080, 127.0.0.1)");
       process.exit(0);
     } else if (!flag.startsWith("--")) options.dir = flag;
     else throw new Error(`unknown option ${arg}`);

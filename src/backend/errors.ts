@@ -21,3 +21,6 @@ export class BackendMismatchError extends PcgraphError {}
 
 /** The wasm module could not be compiled or instantiated. */
 export class BackendLoadError extends PcgraphError {}
+
+/** The wasm core stopped on an internal check (AssemblyScript's abort), with its message and source position. */
+export class WasmAbortError extends PcgraphError {}

