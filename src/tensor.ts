@@ -1,6 +1,9 @@
 // The Tensor type: a shape plus a buffer in a backend's memory. The buffer is freed by
 // `dispose()` (or by leaving a `tidy` scope, or by `using`); reading the data returns a copy,
 // so no typed array over wasm memory ever escapes.
+// The reference below travels into the declarations, so a consumer's TypeScript knows
+// Symbol.dispose whatever its "lib" setting.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { DisposedTensorError, InvalidArgumentError, ShapeError } from "./backend/errors.js";
 import type { Address, Backend } from "./backend/kernels.js";
 import { getBackend, getBackendByName, type BackendName } from "./backend/load.js";

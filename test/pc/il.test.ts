@@ -38,6 +38,44 @@ il("the energy never increases during inference for a small inference rate", () 
   );
 });
 
+// On chains of smooth, bounded activations the energy's curvature in x is O(1 + |W|^2), so
+// gamma = 0.1 is a stable step: inference is gradient descent on F and must lower it at
+// every one of 400 steps. (A value update along +e instead of -e climbs the own-error term
+// and diverges within these steps; at gamma = 0.001 over 25 steps, above, it would not show.)
+const smoothChain = fc.record({
+  inputs: fc.integer({ min: 1, max: 6 }),
+  hidden: fc.array(fc.record({ units: fc.integer({ min: 1, max: 6 }), fn: fc.constantFrom("tanh", "sigmoid") as fc.Arbitrary<"tanh" | "sigmoid"> }), { minLength: 1, maxLength: 4 }),
+  outputs: fc.integer({ min: 1, max: 4 }),
+  loss: fc.constantFrom("mse", "softmaxCrossEntropy") as fc.Arbitrary<"mse" | "softmaxCrossEntropy">,
+  batch: fc.integer({ min: 1, max: 4 }),
+  seed: fc.integer({ min: 0, max: 100_000 }),
+});
+
+il("inference on smooth chains lowers the energy at every one of 400 steps at gamma 0.1", () => {
+  fc.assert(
+    fc.property(smoothChain, (c) => {
+      const g = new GraphBuilder();
+      let x = g.input([c.inputs], "x");
+      for (const h of c.hidden) x = g.activation(h.fn, g.dense(x, h.units));
+      const graph = g.build({ output: g.dense(x, c.outputs), loss: c.loss, seed: c.seed, backend: "reference-f64" });
+      const batch = randomBatch(graph, c.batch, c.seed + 1);
+      try {
+        const { energies, gradients } = pcGradients(graph, batch, { algorithm: "il", steps: 400, gamma: 0.1 });
+        for (const t of gradients.values()) t.dispose();
+        const label = `${c.inputs}-${c.hidden.map((h) => `${h.units}${h.fn}`).join("-")}-${c.outputs} ${c.loss}, batch ${c.batch}, seed ${c.seed}`;
+        for (let t = 1; t < energies.length; t++)
+          if (energies[t] > energies[t - 1] * (1 + 1e-12) + 1e-15)
+            throw new Error(`energy rose at step ${t}: ${energies[t - 1]} -> ${energies[t]} on ${label}`);
+        if (!(energies[energies.length - 1] < energies[0] || energies[0] === 0)) throw new Error(`inference did not lower the energy on ${label}`);
+      } finally {
+        for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+        graph.dispose();
+      }
+    }),
+    { numRuns: 40 },
+  );
+});
+
 il("a larger inference rate than the curvature allows can raise the energy (the property above has teeth)", () => {
   const g = new GraphBuilder();
   const x = g.input([6], "x");

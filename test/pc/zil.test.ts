@@ -6,12 +6,14 @@ import { leakChecked } from "../util/leaks.js";
 import fc from "fast-check";
 import { Graph } from "../../src/graph/graph.js";
 import { GraphBuilder } from "../../src/graph/builder.js";
-import { pcGradients, type PCOptions } from "../../src/pc/engine.js";
+import { PCEngine, pcGradients, type PCOptions } from "../../src/pc/engine.js";
+import type { PCState } from "../../src/pc/state.js";
+import { outputError } from "../../src/graph/loss.js";
+import { Tensor } from "../../src/tensor.js";
 import { PCNetwork } from "../../src/pc/network.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
 import { compareWithBackprop, divergenceTolerance, gradientDivergence, runVerify } from "../../src/pc/verify.js";
 import { backprop } from "../../src/reference/backprop.js";
-import { type Tensor } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
 
 const zil = leakChecked(suite("Z-IL equals backprop"));
@@ -149,6 +151,91 @@ zil("over k successive SGD steps, a Z-IL-trained and a BP-trained copy keep equa
       if (!(worst <= 1e-10 * Math.max(1, scale))) throw new Error(`weights differ by ${worst} after ${steps} steps on\n${describeGraph(drawn)}`);
     }),
     { numRuns: 40 },
+  );
+});
+
+/**
+ * Largest violation of e_v = x_v - f(x of parents) (and, at the output, e = -dL/dmu) over
+ * every vertex, recomputing each prediction from the current values: relative to
+ * |x| + |mu| per entry, since e is a difference of the two.
+ */
+export function errorUnitInconsistency(state: PCState): { worst: number; vertex: string } {
+  let worst = { worst: 0, vertex: "" };
+  for (const v of state.network.vertices) {
+    if (v.isInput || v.level < 0) continue;
+    const mu = new Tensor(state.prediction[v.index]!.shape, state.backend);
+    const expected = new Tensor(mu.shape, state.backend);
+    try {
+      v.op!.forward(state.parentValues(v), state.params(v), mu);
+      if (v.isOutput) outputError(state.network.graph.loss, mu, state.target!, expected, state.outputWeight);
+      else state.backend.sub(mu.size, state.value[v.index].address, mu.address, expected.address);
+      const e = state.error[v.index]!.dataSync();
+      const want = expected.dataSync();
+      const x = state.value[v.index].dataSync();
+      const m = mu.dataSync();
+      for (let i = 0; i < e.length; i++) {
+        const scale = v.isOutput ? Math.abs(want[i]) + 1e-300 : Math.abs(x[i]) + Math.abs(m[i]) + 1e-300;
+        const error = Math.abs(e[i] - want[i]) / scale;
+        if (error > worst.worst) worst = { worst: error, vertex: v.name };
+      }
+    } finally {
+      mu.dispose();
+      expected.dispose();
+    }
+  }
+  return worst;
+}
+
+// The full schedule runs the true PC dynamics: after every step each error unit must equal
+// x - f(x of parents) for the values at that time. (The frontier schedule deliberately
+// leaves errors behind the wavefront stale, since nothing reads them again.)
+// Tolerance 1e-12 relative to |x| + |mu|: float64 rounding of one subtraction and one forward pass.
+zil("the full Z-IL dynamics keep every error unit equal to x - f(x of parents)", () => {
+  fc.assert(
+    fc.property(graphArbitrary(8), (drawn) => {
+      const graph = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
+      const batch = randomBatch(graph, drawn.batch, drawn.seed + 1);
+      const engine = new PCEngine(graph, { algorithm: "zil", zil: { schedule: "full" } });
+      try {
+        engine.run(batch);
+        const { worst, vertex } = errorUnitInconsistency(engine.lastState!);
+        if (!(worst <= 1e-12)) throw new Error(`error units of "${vertex}" off by ${worst.toExponential(3)} (relative) on\n${describeGraph(drawn)}`);
+      } finally {
+        engine.dispose();
+        for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+        graph.dispose();
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
+
+// Levelling is structural: with relays every edge from a free vertex that reaches the
+// output descends exactly one level, and an edge spanning k levels gets exactly k - 1 relays (counted here from the
+// levels of the unrelayed network).
+zil("relays level every graph: each edge descends one level, with span - 1 relays per edge", () => {
+  fc.assert(
+    fc.property(graphArbitrary(), (drawn) => {
+      const graph = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
+      try {
+        const plain = new PCNetwork(graph, { relay: false });
+        let expected = 0;
+        for (const v of plain.vertices)
+          if (!v.isInput && v.level >= 0)
+            for (const { vertex: child } of v.children) if (child.level >= 0) expected += v.level - child.level - 1;
+        const relayed = new PCNetwork(graph, { relay: true });
+        // Clamped inputs never move, so their edges need no relay.
+        for (const v of relayed.vertices)
+          if (!v.isInput && v.level >= 0)
+            for (const { vertex: child } of v.children)
+              if (child.level >= 0 && v.level - child.level !== 1)
+                throw new Error(`edge ${v.name} -> ${child.name} spans ${v.level - child.level} levels after relaying on\n${describeGraph(drawn)}`);
+        if (relayed.relayCount !== expected) throw new Error(`${relayed.relayCount} relays, expected ${expected} on\n${describeGraph(drawn)}`);
+      } finally {
+        graph.dispose();
+      }
+    }),
+    { numRuns: 150 },
   );
 });
 
