@@ -210,6 +210,39 @@ zil("the full Z-IL dynamics keep every error unit equal to x - f(x of parents)",
   );
 });
 
+// The wavefront's own rule: its vertices' predictions cannot change during their step, so
+// their error units move exactly as their value units do; after the run every free vertex
+// still has e = x - mu with its stored prediction. At gamma = 0.5, so that a step that moved
+// x and e by different amounts shows. Tolerance: float64 rounding of x + c vs e + c.
+zil("the wavefront moves error units exactly as value units (e = x - mu holds with the stored prediction, gamma 0.5)", () => {
+  fc.assert(
+    fc.property(graphArbitrary(8), (drawn) => {
+      const graph = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
+      const batch = randomBatch(graph, drawn.batch, drawn.seed + 1);
+      const engine = new PCEngine(graph, { algorithm: "zil", gamma: 0.5 });
+      try {
+        engine.run(batch);
+        const state = engine.lastState!;
+        for (const v of state.network.vertices) {
+          if (v.isInput || v.isOutput || v.level < 0) continue;
+          const x = state.value[v.index].dataSync();
+          const mu = state.prediction[v.index]!.dataSync();
+          const e = state.error[v.index]!.dataSync();
+          for (let i = 0; i < e.length; i++) {
+            if (!(Math.abs(e[i] - (x[i] - mu[i])) <= 1e-12 * (Math.abs(x[i]) + Math.abs(mu[i])) + 1e-300))
+              throw new Error(`"${v.name}"[${i}]: e ${e[i]}, x - mu ${x[i] - mu[i]} on\n${describeGraph(drawn)}`);
+          }
+        }
+      } finally {
+        engine.dispose();
+        for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+        graph.dispose();
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
+
 // Levelling is structural: with relays every edge from a free vertex that reaches the
 // output descends exactly one level, and an edge spanning k levels gets exactly k - 1 relays (counted here from the
 // levels of the unrelayed network).

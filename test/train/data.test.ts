@@ -277,6 +277,12 @@ data("CSV round trip with and without a header, label column last or named", () 
   const first = parseCsv("label,a,b\n2,0.5,1e3\n0,-1,\"7\"\n", { labelColumn: 0, fileName: "x.csv" });
   assert.equal(Array.from(first.features), [0.5, 1000, -1, 7]);
   assert.equal(Array.from(first.labels), [2, 0]);
+  // A negative label column counts from the end: -1 is the last column, -3 the first here.
+  const table = "1,2,0\n3,4,1\n";
+  assert.equal(Array.from(parseCsv(table, { labelColumn: -1, fileName: "n.csv" }).labels), [0, 1]);
+  const fromEnd = parseCsv(table, { labelColumn: -3, fileName: "n.csv" });
+  assert.equal(Array.from(fromEnd.labels), [1, 3]);
+  assert.equal(Array.from(fromEnd.features), [2, 0, 4, 1]);
 });
 
 data("every CSV corruption gives an error naming the file, line and column", () => {
