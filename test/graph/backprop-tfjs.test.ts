@@ -25,6 +25,7 @@ import { randomBatch, randomGraph, type Draw, type RandomGraph } from "../../src
 import { backprop } from "../../src/reference/backprop.js";
 import { tensor, type Tensor } from "../../src/tensor.js";
 import { describeGraph, graphArbitrary } from "../arbitraries.js";
+import { gradientDivergence } from "../../src/pc/verify.js";
 
 const bp = leakChecked(suite("reference backprop equals TensorFlow.js autodiff"));
 
@@ -451,31 +452,42 @@ bp("the comparison sees a wrong gradient (negative control)", async () => {
   }
 });
 
-bp("an error of 1% in the parameter with the smallest gradients is seen (the tolerance is per parameter)", async () => {
+bp("an error of 1% in the parameter with the smallest gradients is seen, which a graph-relative tolerance would miss", async () => {
   await tfReady();
-  const drawn = fc.sample(familyArbitrary("dag", 6), { numRuns: 1, seed: 11 })[0];
-  const source = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
-  const data = randomBatch(source, drawn.batch, drawn.seed + 1);
-  try {
-    const { gradients } = backprop(source, data);
-    const inputs = new Map(Object.entries(data.inputs).map(([name, t]) => [name, { values: Float64Array.from(t.dataSync()), shape: [...t.shape] }]));
-    const oracle = tfGradients(source, inputs, { values: Float64Array.from(data.target.dataSync()), shape: [...data.target.shape] });
-    const scaleOf = (values: Float32Array) => Math.max(...Array.from(values, Math.abs));
-    const largest = Math.max(...[...oracle.gradients.values()].map(scaleOf));
-    const [name, values] = [...oracle.gradients].filter(([, v]) => scaleOf(v) > PARAMETER_FLOOR * largest)
-      .sort((a, b) => scaleOf(a[1]) - scaleOf(b[1]))[0];
-    const g = gradients.get(name)!;
-    const wrong = Float64Array.from(g.dataSync());
-    const at = Array.from(values, Math.abs).indexOf(scaleOf(values));
-    wrong[at] += 0.01 * scaleOf(values);
-    g.assign(wrong);
-    const seen = divergence(gradients, oracle.gradients);
-    assert.ok(seen > 0.009 && seen > GRADIENT_TOLERANCE, `a 1% error in ${name} (gradients up to ${scaleOf(values).toExponential(2)}, the graph's up to ${largest.toExponential(2)}) reads ${seen}`);
-    for (const t of gradients.values()) t.dispose();
-  } finally {
-    for (const t of [...Object.values(data.inputs), data.target]) t.dispose();
-    source.dispose();
+  const scaleOf = (values: ArrayLike<number>) => Math.max(...Array.from(values, Math.abs));
+  // The first drawn graph (seeds 1, 2, ...) with a parameter whose gradients are between
+  // 1e-4 (well above f32 rounding) and 2e-3 of the graph's largest.
+  for (let seed = 1; seed <= 50; seed++) {
+    const drawn = fc.sample(familyArbitrary("dag", 6), { numRuns: 1, seed })[0];
+    const source = new Graph(drawn.spec, { seed: drawn.seed, backend: "reference-f64" });
+    const data = randomBatch(source, drawn.batch, drawn.seed + 1);
+    let gradients: Map<string, Tensor> | undefined;
+    try {
+      gradients = backprop(source, data).gradients;
+      const inputs = new Map(Object.entries(data.inputs).map(([name, t]) => [name, { values: Float64Array.from(t.dataSync()), shape: [...t.shape] }]));
+      const oracle = tfGradients(source, inputs, { values: Float64Array.from(data.target.dataSync()), shape: [...data.target.shape] });
+      const largest = Math.max(...[...oracle.gradients.values()].map(scaleOf));
+      const small = [...oracle.gradients].find(([, v]) => scaleOf(v) > 1e-4 * largest && scaleOf(v) < 2e-3 * largest);
+      if (!small) continue;
+      const [name, values] = small;
+      const g = gradients.get(name)!;
+      const wrong = Float64Array.from(g.dataSync());
+      const at = Array.from(values, Math.abs).indexOf(scaleOf(values));
+      wrong[at] += 0.01 * scaleOf(values);
+      g.assign(wrong);
+      const context = `a 1% error in ${name} (gradients up to ${scaleOf(values).toExponential(2)}, the graph's up to ${largest.toExponential(2)}, seed ${seed})`;
+      const seen = divergence(gradients, oracle.gradients);
+      assert.ok(seen > GRADIENT_TOLERANCE, `${context} reads ${seen}`);
+      // Measured against the graph's largest gradient instead, the same error passes.
+      const graphRelative = gradientDivergence(gradients, oracle.gradients);
+      assert.ok(graphRelative < GRADIENT_TOLERANCE, `${context}: graph-relative ${graphRelative}`);
+      return;
+    } finally {
+      for (const t of [...(gradients?.values() ?? []), ...Object.values(data.inputs), data.target]) t.dispose();
+      source.dispose();
+    }
   }
+  assert.unreachable("no drawn graph has a parameter with gradients between 1e-4 and 2e-3 of the largest");
 });
 
 function graphFirstWeight(graph: Graph): string {
