@@ -1,14 +1,15 @@
 // pcgraph: the library entry point. No Node-only imports here or below (file helpers live
 // in "pcgraph/node").
 export * from "./backend/errors.js";
-export type { Address, Backend, Conv2dGeometry, Pool2dGeometry, DType } from "./backend/kernels.js";
+export type { Address, Backend, Kernels, Activation, Conv2dGeometry, Pool2dGeometry, DType } from "./backend/kernels.js";
 export { backendInfo, getBackend, setBackend, ready, simdSupported, getBackendByName, type BackendName, type BackendInfo } from "./backend/load.js";
 export { Tensor, tensor, empty, full, zeros, ones, memory, tidy, keep, type Shape, type NestedArray, type MemoryInfo, type TensorOptions } from "./tensor.js";
 export { releaseScratch } from "./scratch.js";
 export { Random } from "./random.js";
 
 // Graphs
-export { GraphBuilder, sequential, layers, type NodeRef, type Layer, type DenseOptions, type Conv2dOptions, type Conv2dTransposeOptions, type PoolOptions, type RnnOptions } from "./graph/builder.js";
+export { GraphBuilder, sequential, layers, type NodeRef, type Layer, type Pair, type DenseOptions, type Conv2dOptions, type Conv2dTransposeOptions, type PoolOptions, type RnnOptions } from "./graph/builder.js";
+export type { ActivationName } from "./graph/ops/activation.js";
 export { Graph, Parameter, type GraphSpec, type NodeSpec, type GraphNode, type BuildOptions } from "./graph/graph.js";
 export { GraphError, SerializationError } from "./graph/errors.js";
 export { predict, type Feeds } from "./graph/forward.js";
@@ -19,11 +20,12 @@ export { backprop, BackpropEngine, type Batch, type BackpropResult } from "./ref
 
 // Predictive coding
 export { PCEngine, pcGradients, type PCAlgorithm, type PCOptions, type PCResult } from "./pc/engine.js";
-export { PCNetwork, type Vertex } from "./pc/network.js";
+export { PCNetwork, type Vertex, type ChildEdge } from "./pc/network.js";
+export type { ZilScheduleOptions } from "./pc/schedules.js";
 export { PCState, type PCBatch } from "./pc/state.js";
-export { inferenceStep, feedback, ParameterAccumulator } from "./pc/dynamics.js";
+export { inferenceStep, feedback, ParameterAccumulator, type StepOptions } from "./pc/dynamics.js";
 export { randomGraph, randomBatch, drawFromRandom, type Draw, type RandomGraph } from "./pc/random-graph.js";
-export { runVerify, compareWithBackprop, gradientDivergence, type VerifyOptions, type VerifyReport } from "./pc/verify.js";
+export { runVerify, compareWithBackprop, gradientDivergence, type VerifyOptions, type VerifyReport, type Comparison } from "./pc/verify.js";
 export {
   verifyGraph, formatVerifyReport, allowedLosses, caseDivergence,
   type VerifyGraphOptions, type VerifyGraphReport, type VerifyCase, type VerifyCounterexample, type VerifyTableRow,
@@ -51,13 +53,13 @@ export {
 
 // Training
 export { gradientEngine, algorithms, type Algorithm, type GradientEngine } from "./train/gradients.js";
-export { fit, epochSeed, readProgress, TrainingError, type FitOptions, type History, type EpochRecord, type BatchInfo, type EarlyStoppingOptions, type TrainingProgress } from "./train/fit.js";
+export { fit, epochSeed, readProgress, TrainingError, type FitOptions, type History, type EpochRecord, type BatchInfo, type EarlyStoppingOptions, type TrainingProgress, type ResumableCheckpoint, type TrainingCheckpoint } from "./train/fit.js";
 export { evaluate, BatchTensors, type Evaluation, type EvaluateOptions } from "./train/evaluate.js";
-export { createOptimizer, optimizerKinds, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerKind, type ScheduleConfig } from "./train/optimizers.js";
-export { makeDataset, subset, shuffledIndices, trainTestSplit, oneHot, batches, numBatches, featureSize, type Dataset, type MiniBatch, type BatchOptions } from "./train/data/dataset.js";
-export { parseIdx, encodeIdx, idxToDataset, isGzip, type IdxArray } from "./train/data/idx.js";
+export { createOptimizer, optimizerKinds, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerKind, type ScheduleConfig, type ResolvedOptimizerConfig } from "./train/optimizers.js";
+export { makeDataset, subset, shuffledIndices, trainTestSplit, oneHot, batches, numBatches, featureSize, type Dataset, type MiniBatch, type BatchOptions, type Batches } from "./train/data/dataset.js";
+export { parseIdx, encodeIdx, idxToDataset, isGzip, type IdxArray, type IdxDatasetOptions } from "./train/data/idx.js";
 export { parseCsv, type CsvOptions } from "./train/data/csv.js";
-export { DataFormatError } from "./train/data/errors.js";
+export { DataFormatError, type DataLocation } from "./train/data/errors.js";
 export { trainingCurvesSvg, lineChartSvg, logTicks, type CurveSeries, type PlotOptions, type LinePanel, type LineChartOptions, type SeriesStyle } from "./train/plot.js";
 export {
   trainDecoders, evaluateOverSteps, reconstructionLoss, predifiedFromCheckpoint, readDecoderProgress,
@@ -66,8 +68,8 @@ export {
 export { corrupt, corruptedDataset, corruptionLabel, checkCorruption, type Corruption } from "./train/data/corruptions.js";
 export { checkAgainstSchema, type JsonSchema, type SchemaProblem } from "./json-schema.js";
 export { parseJsonWithPositions, JsonSyntaxError, type JsonPosition, type PositionedJson } from "./json-text.js";
-export { encodeCheckpoint, decodeCheckpoint, type CheckpointData, type DecodedCheckpoint, type OptimizerStateData, type OptimizerSlot } from "./train/checkpoint.js";
-export { modelToJSON, weightsToBytes, modelFromJSON, MODEL_FORMAT, MODEL_VERSION, type ModelJSON } from "./graph/serialize.js";
+export { encodeCheckpoint, decodeCheckpoint, type CheckpointData, type DecodedCheckpoint, type OptimizerStateData, type OptimizerSlot, type DecodeOptions } from "./train/checkpoint.js";
+export { modelToJSON, weightsToBytes, modelFromJSON, MODEL_FORMAT, MODEL_VERSION, type ModelJSON, type WeightEntry, type FloatDType, type LoadOptions } from "./graph/serialize.js";
 
 // PC graphs: any topology, clamp-anything queries, PC and iPC
 export { fullyConnected, hierarchical, topologyFromMask, resolveTopology, groupActivations, TopologyError, type PCGraphSpec, type GroupSpec, type EdgeSpec, type GroupActivation, type Group, type Edge, type Topology } from "./pc/graph/topology.js";

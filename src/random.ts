@@ -1,5 +1,6 @@
 // Seeded pseudo-random numbers (mulberry32) so every initialisation and shuffle is
 // reproducible from an explicit seed; nothing reads the clock.
+/** Seeded pseudo-random numbers (mulberry32): every initialisation and shuffle is reproducible from its seed. */
 export class Random {
   private state: number;
   private spareNormal: number | null = null;
@@ -18,6 +19,7 @@ export class Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /** Uniform in [low, high). */
   uniform(low: number, high: number): number {
     return low + (high - low) * this.next();
   }

@@ -8,9 +8,12 @@ import { DisposedTensorError, InvalidArgumentError, ShapeError } from "./backend
 import type { Address, Backend } from "./backend/kernels.js";
 import { getBackend, getBackendByName, type BackendName } from "./backend/load.js";
 
+/** A shape: the size of each axis (the first is the batch where a batch applies). */
 export type Shape = readonly number[];
+/** Numbers nested in arrays, e.g. [[1, 2], [3, 4]]; `tensor()` infers the shape. */
 export type NestedArray = number | NestedArray[];
 
+/** Where a new tensor lives: a backend or its name (default: the current backend). */
 export interface TensorOptions {
   /** A backend or its name; the default backend when omitted. */
   backend?: Backend | BackendName;
@@ -49,6 +52,10 @@ export function resolveBackend(backend: Backend | BackendName | undefined): Back
   return typeof backend === "string" ? getBackendByName(backend) : backend;
 }
 
+/**
+ * A shape plus a buffer in one backend's memory. Free it with `dispose()`, `using`, or a
+ * `tidy` scope; `memory()` counts the live ones. Reading (`dataSync`, `toArray`) returns a copy.
+ */
 export class Tensor {
   readonly shape: Shape;
   readonly size: number;
@@ -69,14 +76,17 @@ export class Tensor {
     scopes[scopes.length - 1]?.add(this);
   }
 
+  /** The element type: float32 on the wasm backends, float64 on the reference. */
   get dtype(): "float32" | "float64" {
     return this.backend.dtype;
   }
 
+  /** Number of axes. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** True once the buffer has been freed. */
   get isDisposed(): boolean {
     return this.#address === null;
   }
@@ -93,6 +103,7 @@ export class Tensor {
     return this.backend.read(this.address, this.size);
   }
 
+  /** A copy of the values, as a promise (for symmetry with TF.js; the copy is made at once). */
   async data(): Promise<Float32Array | Float64Array> {
     return this.dataSync();
   }
@@ -125,6 +136,7 @@ export class Tensor {
     return target;
   }
 
+  /** A new tensor with a copy of the values, on the same backend. */
   clone(): Tensor {
     return this.copyTo(new Tensor(this.shape, this.backend));
   }
@@ -137,6 +149,7 @@ export class Tensor {
     return this.copyTo(new Tensor(shape, this.backend));
   }
 
+  /** Frees the buffer; later use throws a DisposedTensorError. Disposing twice is harmless. */
   dispose(): void {
     if (this.#address === null) return;
     this.backend.free(this.#address);
@@ -147,10 +160,12 @@ export class Tensor {
     for (const scope of scopes) scope.delete(this);
   }
 
+  /** Frees the buffer at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
+  /** A short description: shape, dtype, backend and the first values. */
   toString(): string {
     if (this.isDisposed) return `Tensor(${formatShape(this.shape)}, disposed)`;
     return `Tensor(${formatShape(this.shape)}, ${this.backend.name}) ${JSON.stringify(this.toArray())}`;
@@ -217,20 +232,24 @@ export function empty(shape: Shape, options: TensorOptions = {}): Tensor {
   return new Tensor(shape, resolveBackend(options.backend));
 }
 
+/** A tensor of `shape` with every value `value`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   const t = empty(shape, options);
   t.backend.fill(t.size, value, t.address);
   return t;
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   return full(shape, 0, options);
 }
 
+/** A tensor of ones. */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   return full(shape, 1, options);
 }
 
+/** What `memory()` reports: live tensors and their bytes, overall and per backend. */
 export interface MemoryInfo {
   /** Tensors not yet disposed, over all backends (the kernels' scratch pool aside). */
   numTensors: number;

@@ -1,5 +1,6 @@
 // Typed errors. Every message names the op (or node) at fault and the shapes involved.
 
+/** The base class of every error pcgraph throws on purpose: catch it to tell them from other failures. */
 export class PcgraphError extends Error {
   constructor(message: string) {
     super(message);

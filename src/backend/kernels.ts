@@ -13,7 +13,9 @@
 // - outputs may alias inputs only where a kernel says so (elementwise kernels allow
 //   `out === x`).
 
+/** Where a buffer starts in a backend's memory, counted in elements (not bytes); `address + k` is its element k. */
 export type Address = number;
+/** The element type of a backend's memory: float32 for the wasm builds, float64 for the reference. */
 export type DType = "float32" | "float64";
 
 /** Geometry of a 2-D convolution in NCHW layout; weights are [outChannels, inChannels/groups, kernelH, kernelW]. */
@@ -73,6 +75,10 @@ export function pool2dOutputShape(g: Pool2dGeometry): [number, number, number, n
 /** Names of the unary activations; each has a forward kernel and a gradient kernel. */
 export type Activation = "relu" | "tanh" | "sigmoid" | "softplus" | "gelu" | "exp" | "log";
 
+/**
+ * The closed list of kernels every backend implements, on addresses into its own memory (see the
+ * conventions at the top of this file).
+ */
 export interface Kernels {
   // ---- matmul -------------------------------------------------------------------------
   /**
@@ -105,12 +111,17 @@ export interface Kernels {
   maxPool2dBackward(g: Pool2dGeometry, x: Address, dy: Address, beta: number, dx: Address): void;
   /** Mean over each window, divided by kernelHeight * kernelWidth (padding counts as zeros). */
   avgPool2d(g: Pool2dGeometry, x: Address, y: Address): void;
+  /** dx = beta * dx + dy spread evenly over each window, divided by kernelHeight * kernelWidth. */
   avgPool2dBackward(g: Pool2dGeometry, dy: Address, beta: number, dx: Address): void;
 
   // ---- elementwise (n elements; out may alias an input) -------------------------------------
+  /** out = a + b */
   add(n: number, a: Address, b: Address, out: Address): void;
+  /** out = a - b */
   sub(n: number, a: Address, b: Address, out: Address): void;
+  /** out = a * b (elementwise) */
   mul(n: number, a: Address, b: Address, out: Address): void;
+  /** out = a / b (elementwise) */
   div(n: number, a: Address, b: Address, out: Address): void;
   /** out = alpha * x */
   scale(n: number, alpha: number, x: Address, out: Address): void;
@@ -118,7 +129,9 @@ export interface Kernels {
   axpy(n: number, alpha: number, x: Address, y: Address): void;
   /** y = alpha * x + beta * y */
   axpby(n: number, alpha: number, x: Address, beta: number, y: Address): void;
+  /** out = value in every element. */
   fill(n: number, value: number, out: Address): void;
+  /** Copies n elements from src to dst (the ranges must not overlap). */
   copy(n: number, src: Address, dst: Address): void;
   /** Copies a rows x cols block between buffers with row strides (in elements). */
   copy2d(rows: number, cols: number, src: Address, srcStride: number, dst: Address, dstStride: number): void;
@@ -126,27 +139,41 @@ export interface Kernels {
   clamp(n: number, lo: number, hi: number, x: Address, out: Address): void;
 
   // ---- activations: forward out = f(x); gradient dx = f'(x) * dy ------------------------------
+  /** max(x, 0) */
   relu(n: number, x: Address, out: Address): void;
+  /** dx = dy where x > 0, else 0. */
   reluGrad(n: number, x: Address, dy: Address, dx: Address): void;
   /** x for x > 0, slope * x otherwise. */
   leakyRelu(n: number, slope: number, x: Address, out: Address): void;
+  /** dx = dy where x > 0, else slope * dy. */
   leakyReluGrad(n: number, slope: number, x: Address, dy: Address, dx: Address): void;
+  /** tanh(x) */
   tanh(n: number, x: Address, out: Address): void;
+  /** dx = (1 - tanh(x)^2) * dy */
   tanhGrad(n: number, x: Address, dy: Address, dx: Address): void;
+  /** 1 / (1 + exp(-x)), computed without overflow. */
   sigmoid(n: number, x: Address, out: Address): void;
+  /** dx = s (1 - s) * dy with s = sigmoid(x). */
   sigmoidGrad(n: number, x: Address, dy: Address, dx: Address): void;
   /** log(1 + exp(x)), computed without overflow. */
   softplus(n: number, x: Address, out: Address): void;
+  /** dx = sigmoid(x) * dy */
   softplusGrad(n: number, x: Address, dy: Address, dx: Address): void;
   /** GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
   gelu(n: number, x: Address, out: Address): void;
+  /** dx = GELU'(x) * dy, the derivative of the tanh form above. */
   geluGrad(n: number, x: Address, dy: Address, dx: Address): void;
+  /** exp(x) */
   exp(n: number, x: Address, out: Address): void;
+  /** dx = exp(x) * dy */
   expGrad(n: number, x: Address, dy: Address, dx: Address): void;
+  /** Natural logarithm. */
   log(n: number, x: Address, out: Address): void;
+  /** dx = dy / x */
   logGrad(n: number, x: Address, dy: Address, dx: Address): void;
 
   // ---- reductions ------------------------------------------------------------------------
+  /** Sum of the n elements. */
   sum(n: number, x: Address): number;
   /** sum of x^2: twice the energy of an error vector. */
   sumSquares(n: number, x: Address): number;
@@ -162,6 +189,7 @@ export interface Kernels {
   argmaxRows(rows: number, cols: number, x: Address, out: Address): void;
   /** Numerically stable softmax of each row. */
   softmaxRows(rows: number, cols: number, x: Address, out: Address): void;
+  /** log(softmax) of each row, computed as x - max - log(sum exp(x - max)). */
   logSoftmaxRows(rows: number, cols: number, x: Address, out: Address): void;
   /** out[r] = sum over c of x[r, c]^2. */
   rowSumSquares(rows: number, cols: number, x: Address, out: Address): void;
@@ -204,6 +232,7 @@ export interface Backend extends Kernels {
   readonly bytesPerElement: number;
   /** Reserves `length` elements (16-byte aligned); contents are unspecified. */
   alloc(length: number): Address;
+  /** Returns a buffer from `alloc` to the backend. */
   free(address: Address): void;
   /**
    * A typed array over backend memory. It is invalidated by the next `alloc` (memory may
@@ -212,6 +241,7 @@ export interface Backend extends Kernels {
   view(address: Address, length: number): Float32Array | Float64Array;
   /** A copy of `length` elements. */
   read(address: Address, length: number): Float32Array | Float64Array;
+  /** Copies `data` into backend memory starting at `address` (rounded to the backend's element type). */
   write(address: Address, data: ArrayLike<number>): void;
   /** Bytes of memory the backend has reserved from its host. */
   reservedBytes(): number;

@@ -8,6 +8,7 @@ import { ReferenceBackend } from "./reference/index.js";
 import { scalarWasmBase64, simdWasmBase64 } from "./wasm-binaries.generated.js";
 import { WasmBackend, type WasmExports } from "./wasm.js";
 
+/** The backends pcgraph ships: the wasm core with and without SIMD (float32), and the plain TypeScript float64 reference. */
 export type BackendName = "wasm-simd" | "wasm-scalar" | "reference-f64";
 
 // A minimal module using v128 (i8x16.splat, i8x16.popcnt): it validates only where wasm
@@ -88,6 +89,7 @@ export function setBackend(name: BackendName): Backend {
   return current;
 }
 
+/** What `backendInfo()` reports about the default backend. */
 export interface BackendInfo {
   name: string;
   dtype: string;

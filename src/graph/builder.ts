@@ -13,8 +13,10 @@ export interface NodeRef {
   readonly builder: GraphBuilder;
 }
 
-type Pair = number | [number, number];
+/** A size per spatial axis: one number for both (height and width), or [height, width]. */
+export type Pair = number | [number, number];
 
+/** Options of `GraphBuilder.dense`: a node name, the bias, initialisers, weight sharing. */
 export interface DenseOptions {
   name?: string;
   useBias?: boolean;
@@ -24,6 +26,7 @@ export interface DenseOptions {
   shareWith?: NodeRef;
 }
 
+/** Options of `GraphBuilder.conv2d`: strides, padding, dilation, groups, bias, initialisers, weight sharing. */
 export interface Conv2dOptions {
   name?: string;
   strides?: Pair;
@@ -51,6 +54,7 @@ export interface Conv2dTransposeOptions {
   shareWith?: NodeRef;
 }
 
+/** Options of max and average pooling: strides (default: the window) and zero padding per side. */
 export interface PoolOptions {
   name?: string;
   /** Defaults to the window size. */
@@ -58,6 +62,7 @@ export interface PoolOptions {
   padding?: Pair;
 }
 
+/** Options of `GraphBuilder.rnn`: a name prefix and the activation (default tanh). */
 export interface RnnOptions {
   name?: string;
   activation?: ActivationName;
@@ -65,6 +70,18 @@ export interface RnnOptions {
 
 const toPair = (v: Pair): [number, number] => (typeof v === "number" ? [v, v] : [v[0], v[1]]);
 
+/**
+ * Builds a graph node by node: each method adds one node and returns a reference to it;
+ * `build` checks every shape and returns the `Graph`. Names are made unique automatically
+ * unless given.
+ *
+ * ```ts
+ * const g = new GraphBuilder();
+ * const x = g.input([784], "x");
+ * const y = g.dense(g.relu(g.dense(x, 256)), 10);
+ * const graph = g.build({ output: y, loss: "softmaxCrossEntropy", seed: 1 });
+ * ```
+ */
 export class GraphBuilder {
   private readonly nodes: NodeSpec[] = [];
   private readonly counters = new Map<string, number>();
@@ -114,6 +131,7 @@ export class GraphBuilder {
     return this.node("dense", Array.isArray(input) ? input : [input], attrs, o);
   }
 
+  /** 2-D convolution (NCHW, weights [filters, inChannels/groups, kH, kW]) with a bias per filter. */
   conv2d(input: NodeRef, filters: number, kernelSize: Pair, o: Conv2dOptions = {}): NodeRef {
     const kernel = toPair(kernelSize);
     const dilation = toPair(o.dilation ?? 1);
@@ -138,24 +156,35 @@ export class GraphBuilder {
     return this.node("conv2dTranspose", [input], attrs, o);
   }
 
+  /** Max over each window; the gradient goes to the first maximum of the window. */
   maxPool2d(input: NodeRef, kernelSize: Pair, o: PoolOptions = {}): NodeRef {
     return this.node("maxPool2d", [input], { kernelSize: toPair(kernelSize), strides: toPair(o.strides ?? kernelSize), padding: toPair(o.padding ?? 0) }, o);
   }
 
+  /** Mean over each window, divided by the window size (padding counts as zeros). */
   avgPool2d(input: NodeRef, kernelSize: Pair, o: PoolOptions = {}): NodeRef {
     return this.node("avgPool2d", [input], { kernelSize: toPair(kernelSize), strides: toPair(o.strides ?? kernelSize), padding: toPair(o.padding ?? 0) }, o);
   }
 
+  /** An elementwise activation by name (`leakyRelu` takes its negative slope in `o.slope`). */
   activation(fn: ActivationName, input: NodeRef, o: { name?: string; slope?: number } = {}): NodeRef {
     return this.node(fn, [input], fn === "leakyRelu" ? { slope: o.slope ?? 0.01 } : {}, o);
   }
+  /** max(x, 0) */
   relu(input: NodeRef, name?: string): NodeRef { return this.activation("relu", input, { name }); }
+  /** x for x > 0, slope * x otherwise. */
   leakyRelu(input: NodeRef, slope = 0.01, name?: string): NodeRef { return this.activation("leakyRelu", input, { name, slope }); }
+  /** tanh(x) */
   tanh(input: NodeRef, name?: string): NodeRef { return this.activation("tanh", input, { name }); }
+  /** 1 / (1 + exp(-x)) */
   sigmoid(input: NodeRef, name?: string): NodeRef { return this.activation("sigmoid", input, { name }); }
+  /** log(1 + exp(x)) */
   softplus(input: NodeRef, name?: string): NodeRef { return this.activation("softplus", input, { name }); }
+  /** GELU in its tanh form (Hendrycks & Gimpel 2016). */
   gelu(input: NodeRef, name?: string): NodeRef { return this.activation("gelu", input, { name }); }
+  /** exp(x) */
   exp(input: NodeRef, name?: string): NodeRef { return this.activation("exp", input, { name }); }
+  /** Natural logarithm (inputs must be positive). */
   log(input: NodeRef, name?: string): NodeRef { return this.activation("log", input, { name }); }
 
   /** Elementwise sum: residual and skip connections. */
@@ -164,12 +193,15 @@ export class GraphBuilder {
   mul(a: NodeRef, b: NodeRef, name?: string): NodeRef { return this.node("mul", [a, b], {}, { name }); }
   /** Concatenation along a per-sample axis (0 = the first axis after the batch). */
   concat(inputs: NodeRef[], axis = 0, name?: string): NodeRef { return this.node("concat", inputs, { axis }, { name }); }
+  /** The same data in another per-sample shape (one dimension may be -1). */
   reshape(input: NodeRef, shape: number[], name?: string): NodeRef { return this.node("reshape", [input], { shape }, { name }); }
   /** Reshape to a vector per sample. */
   flatten(input: NodeRef, name?: string): NodeRef {
     return this.node("reshape", [input], { shape: [-1] }, { name: name ?? this.unique("flatten") });
   }
+  /** mu = x: a node that passes its input on unchanged. */
   identity(input: NodeRef, name?: string): NodeRef { return this.node("identity", [input], {}, { name }); }
+  /** `size` entries from `begin` along a per-sample `axis`; `squeeze` drops that axis when size is 1. */
   slice(input: NodeRef, axis: number, begin: number, size: number, o: { name?: string; squeeze?: boolean } = {}): NodeRef {
     return this.node("slice", [input], { axis, begin, size, squeeze: o.squeeze ?? false }, o);
   }
@@ -203,6 +235,7 @@ export class GraphBuilder {
     return structuredClone({ nodes: this.nodes, output: this.own(output, "output"), loss });
   }
 
+  /** Checks the graph (shapes, names, one output) and creates its parameters from `options.seed`. */
   build(options: BuildOptions & { output: NodeRef; loss: LossName }): Graph {
     return new Graph(this.toSpec(options.output, options.loss), options);
   }
@@ -211,6 +244,7 @@ export class GraphBuilder {
 /** Shorthand for MLPs and CNNs: layers applied one after another to one input. */
 export type Layer = (g: GraphBuilder, x: NodeRef) => NodeRef;
 
+/** A graph of `layers` applied in order to one input of `inputShape` (see `layers` for the factories). */
 export function sequential(inputShape: number[], layers: Layer[], options: BuildOptions & { loss: LossName }): Graph {
   const g = new GraphBuilder();
   let x = g.input(inputShape, "input");
@@ -220,15 +254,25 @@ export function sequential(inputShape: number[], layers: Layer[], options: Build
 
 /** Layer factories for `sequential`. */
 export const layers = {
+  /** A dense layer of `units`. */
   dense: (units: number, o: DenseOptions = {}): Layer => (g, x) => g.dense(x, units, o),
+  /** A 2-D convolution with `filters` output channels. */
   conv2d: (filters: number, kernelSize: Pair, o: Conv2dOptions = {}): Layer => (g, x) => g.conv2d(x, filters, kernelSize, o),
   conv2dTranspose: (filters: number, kernelSize: Pair, o: Conv2dTransposeOptions = {}): Layer => (g, x) => g.conv2dTranspose(x, filters, kernelSize, o),
+  /** Max pooling over windows of `kernelSize`. */
   maxPool2d: (kernelSize: Pair, o: PoolOptions = {}): Layer => (g, x) => g.maxPool2d(x, kernelSize, o),
+  /** Average pooling over windows of `kernelSize`. */
   avgPool2d: (kernelSize: Pair, o: PoolOptions = {}): Layer => (g, x) => g.avgPool2d(x, kernelSize, o),
+  /** Reshape to a vector per sample. */
   flatten: (): Layer => (g, x) => g.flatten(x),
+  /** An activation by name. */
   activation: (fn: ActivationName, slope?: number): Layer => (g, x) => g.activation(fn, x, { slope }),
+  /** ReLU. */
   relu: (): Layer => (g, x) => g.relu(x),
+  /** tanh. */
   tanh: (): Layer => (g, x) => g.tanh(x),
+  /** The logistic sigmoid. */
   sigmoid: (): Layer => (g, x) => g.sigmoid(x),
+  /** GELU (tanh form). */
   gelu: (): Layer => (g, x) => g.gelu(x),
 };

@@ -4,6 +4,7 @@ import { formatShape, Tensor } from "../tensor.js";
 import { GraphError } from "./errors.js";
 import type { Graph, GraphNode } from "./graph.js";
 
+/** Inputs for a forward pass: one tensor for a graph with one input, or tensors by input name. */
 export type Feeds = Tensor | Record<string, Tensor>;
 
 /** Checks feeds against the graph's inputs and returns them by node index, plus the batch size. */

@@ -12,6 +12,7 @@ import { lossNames, type LossName } from "./loss.js";
 import type { Op, ParamSpec } from "./op.js";
 import { createOp } from "./registry.js";
 
+/** One node of a serialisable graph description: its name, op kind, parents and attributes. */
 export interface NodeSpec {
   name: string;
   /** Op kind ("input", "dense", "conv2d", "relu", ...). */
@@ -29,6 +30,7 @@ export interface NodeSpec {
   shareParamsWith?: string | { node: string; roles: Record<string, string> };
 }
 
+/** A graph as plain JSON data: the nodes in order, the output node and the loss. `new Graph(spec)` builds it. */
 export interface GraphSpec {
   nodes: NodeSpec[];
   /** The node the loss reads; its value units are clamped to the target during learning. */
@@ -36,6 +38,7 @@ export interface GraphSpec {
   loss: LossName;
 }
 
+/** How a graph is built: the initialisation seed and the backend its parameters live on. */
 export interface BuildOptions {
   /** Seed for parameter initialisation (default 0). */
   seed?: number;
@@ -52,11 +55,13 @@ export class Parameter {
     readonly spec: ParamSpec,
     public tensor: Tensor,
   ) {}
+  /** Number of values (the product of the shape). */
   get size(): number {
     return sizeOf(this.shape);
   }
 }
 
+/** A node of a built graph: its op, its parents and children, its parameters and per-sample shape. */
 export interface GraphNode {
   readonly name: string;
   /** Position in topological order. */
@@ -125,6 +130,11 @@ function validateNames(spec: GraphSpec): void {
     throw new GraphError(spec.output, `unknown loss "${String(spec.loss)}" (expected ${lossNames.join(" or ")})`);
 }
 
+/**
+ * A checked computational graph with its parameters in one backend's memory: the model that
+ * backprop and the predictive coding algorithms train. Build it with `GraphBuilder`,
+ * `sequential` or from a `GraphSpec`; free its parameters with `dispose()`.
+ */
 export class Graph {
   readonly nodes: readonly GraphNode[];
   readonly inputs: readonly GraphNode[];
@@ -239,12 +249,14 @@ export class Graph {
     });
   }
 
+  /** The node of that name; throws a GraphError naming it when there is none. */
   node(name: string): GraphNode {
     const node = this.byName.get(name);
     if (!node) throw new GraphError(name, "no such node");
     return node;
   }
 
+  /** The parameter of that name (e.g. "dense1.weight"); throws a GraphError when there is none. */
   parameter(name: string): Parameter {
     const p = this.parameters.find((q) => q.name === name);
     if (!p) throw new GraphError(undefined, `no parameter named "${name}"`);
@@ -316,6 +328,7 @@ export class Graph {
     return copy;
   }
 
+  /** Frees every parameter tensor. */
   dispose(): void {
     for (const p of this.parameters ?? []) p.tensor.dispose();
   }

@@ -11,6 +11,7 @@ import { ShapeError } from "../backend/errors.js";
 import { formatShape, type Tensor } from "../tensor.js";
 import { withScratch } from "../scratch.js";
 
+/** The losses at the output node: mean squared error (halved) or softmax cross-entropy, both averaged over the batch. */
 export type LossName = "mse" | "softmaxCrossEntropy";
 export const lossNames: readonly LossName[] = ["mse", "softmaxCrossEntropy"];
 
@@ -19,6 +20,7 @@ function checkTarget(loss: LossName, prediction: Tensor, target: Tensor): void {
     throw new ShapeError(`${loss}: target ${formatShape(target.shape)} does not match the output ${formatShape(prediction.shape)}`);
 }
 
+/** The loss of `prediction` against `target`, averaged over the batch (see the file comment for the formulas). */
 export function lossValue(loss: LossName, prediction: Tensor, target: Tensor): number {
   checkTarget(loss, prediction, target);
   const k = prediction.backend;

@@ -8,6 +8,7 @@
 // and shapes passed to `outputShape` and `paramSpecs` are per-sample shapes.
 import type { Tensor, Shape } from "../tensor.js";
 
+/** How a parameter's initial values are drawn (from the graph's seeded generator). */
 export type Initializer =
   | { kind: "zeros" }
   | { kind: "constant"; value: number }
@@ -20,8 +21,10 @@ export type Initializer =
   /** He/Kaiming uniform: U(-a, a), a = sqrt(6 / fanIn). */
   | { kind: "heUniform"; fanIn: number };
 
+/** Initialiser names accepted by the builder's options; fan-in and fan-out come from the layer. */
 export type InitializerName = "zeros" | "glorotUniform" | "heNormal" | "heUniform" | "uniform" | "normal";
 
+/** A parameter an op needs: its role, shape and initialiser. */
 export interface ParamSpec {
   /** Role within the op, e.g. "weight", "bias". */
   role: string;
@@ -29,6 +32,10 @@ export interface ParamSpec {
   init: Initializer;
 }
 
+/**
+ * An op: its forward rule and its local derivatives (to each input and each parameter), side
+ * by side. Backprop and the PC algorithms are written against this interface only.
+ */
 export interface Op {
   /** Op kind, as in summaries and serialised graphs, e.g. "dense". */
   readonly kind: string;

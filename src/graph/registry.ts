@@ -32,6 +32,7 @@ const factories: Record<string, (attrs: Attrs) => Op> = {
 };
 for (const fn of activationNames) factories[fn] = (a) => new ActivationOp({ ...a, fn: fn as ActivationName });
 
+/** Every op kind a GraphSpec may name, "input" included. */
 export const opKinds: readonly string[] = ["input", ...Object.keys(factories)];
 
 /** Builds the op of that kind; `nodeName` is for the error message. */

@@ -13,11 +13,15 @@ import { formatShape, sizeOf } from "../tensor.js";
 import { SerializationError } from "./errors.js";
 import { Graph, type GraphSpec, type Parameter } from "./graph.js";
 
+/** The `format` field of a saved model.json. */
 export const MODEL_FORMAT = "pcgraph-model";
+/** The model.json format version this pcgraph writes and reads. */
 export const MODEL_VERSION = 1;
 
+/** The element type of a weights blob. */
 export type FloatDType = "float32" | "float64";
 
+/** Where one parameter lies in the weights blob: name, shape, byte offset and length. */
 export interface WeightEntry {
   /** Parameter name, e.g. "dense1.weight". */
   name: string;
@@ -28,6 +32,7 @@ export interface WeightEntry {
   length: number;
 }
 
+/** A saved model: the graph spec and a table of where each parameter's values lie in the weights blob. */
 export interface ModelJSON {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_VERSION;
@@ -38,6 +43,7 @@ export interface ModelJSON {
   byteLength: number;
 }
 
+/** Options of `modelFromJSON`: the backend to build on. */
 export interface LoadOptions {
   /** Backend of the loaded graph (default: the default backend). Weights are converted to its dtype. */
   backend?: Backend | BackendName;

@@ -10,6 +10,7 @@ import { DataFormatError } from "../train/data/errors.js";
 /** Where Debian's package puts the files. */
 export const FASHION_MNIST_DEBIAN_DIRECTORY = "/usr/share/datasets/fashion-mnist";
 
+/** The ten Fashion-MNIST class names, by label. */
 export const FASHION_MNIST_CLASSES = [
   "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ] as const;
@@ -19,6 +20,7 @@ const FILES = {
   test: ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"],
 } as const;
 
+/** Where `loadFashionMnist` reads the files and the feature shape it returns. */
 export interface FashionMnistOptions {
   /** Directory of the four IDX .gz files (default: $PCGRAPH_FASHION_MNIST, else Debian's). */
   directory?: string;

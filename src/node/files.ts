@@ -8,14 +8,21 @@ import { modelFromJSON, modelToJSON, weightsToBytes, type LoadOptions } from "..
 
 /** The file-system calls writeFileAtomic makes (node:fs by default; replaceable to simulate failures). */
 export interface AtomicWriteFs {
+  /** Opens a file, returning its descriptor. */
   openSync(path: string, flags: string, mode?: number): number;
+  /** Writes bytes, returning how many were written. */
   writeSync(fd: number, data: Uint8Array, offset?: number, length?: number): number;
+  /** Flushes a file to the disk. */
   fsyncSync(fd: number): void;
+  /** Closes a descriptor. */
   closeSync(fd: number): void;
+  /** Renames a file (atomically on one file system). */
   renameSync(from: string, to: string): void;
+  /** Deletes a file. */
   unlinkSync(path: string): void;
 }
 
+/** Options of `writeFileAtomic`: the new file's mode, and the file system to use (for tests). */
 export interface AtomicWriteOptions {
   /** File mode of a new file (default 0o644, before the umask). */
   mode?: number;
@@ -113,7 +120,9 @@ function syncDirectory(directory: string): void {
   }
 }
 
+/** The graph file `saveModel` writes in its directory. */
 export const MODEL_FILE = "model.json";
+/** The weights file `saveModel` writes beside model.json (float32, little-endian). */
 export const WEIGHTS_FILE = "weights.bin";
 
 /**

@@ -1,9 +1,9 @@
 // "pcgraph/node": the Node-only helpers — atomic files, model and checkpoint files, dataset
 // files, and the bundled MNIST digits. Everything else is in the platform-neutral "pcgraph".
-export { writeFileAtomic, saveModel, loadModel, MODEL_FILE, WEIGHTS_FILE, type AtomicWriteOptions } from "./files.js";
+export { writeFileAtomic, saveModel, loadModel, MODEL_FILE, WEIGHTS_FILE, type AtomicWriteOptions, type AtomicWriteFs } from "./files.js";
 export { saveCheckpoint, loadCheckpoint, savePCGraphCheckpoint, loadPCGraphCheckpoint } from "./checkpoint-files.js";
 export { loadIdxDataset, loadCsvDataset, readMaybeGzip } from "./datasets.js";
-export { loadBundledMnist } from "../train/data/mnist.js";
+export { loadBundledMnist, type BundledMnistOptions } from "../train/data/mnist.js";
 export { hostLine } from "./host.js";
 export { loadFashionMnist, fashionMnistAvailable, fashionMnistDirectory, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_DIRECTORY, type FashionMnistOptions } from "./fashion-mnist.js";
 export { readPredifyConfig } from "./predify-config.js";

@@ -9,6 +9,7 @@ import { Tensor } from "../tensor.js";
 import type { Vertex } from "./network.js";
 import type { PCState } from "./state.js";
 
+/** Settings of one inference step: the inference rate and the fixed prediction assumption. */
 export interface StepOptions {
   gamma: number;
   /** Fixed prediction assumption: predictions and Jacobians stay at their feedforward values. */
@@ -98,6 +99,7 @@ export class ParameterAccumulator {
     }
   }
 
+  /** Sets every accumulated sum back to zero. */
   zero(): void {
     for (const t of this.sums.values()) t.backend.fill(t.size, 0, t.address);
   }
@@ -120,6 +122,7 @@ export class ParameterAccumulator {
     return out;
   }
 
+  /** Frees the accumulators' tensors. */
   dispose(): void {
     for (const t of this.sums.values()) t.dispose();
   }

@@ -11,8 +11,10 @@ import { fixedPredictionLearning, inferenceLearning, zeroDivergenceLearning, typ
 import { PCState, type PCBatch } from "./state.js";
 import type { StepEvent, StepListener } from "./steps.js";
 
+/** The predictive coding algorithms: Z-IL (updates equal to backprop), inference learning, and the fixed prediction assumption. */
 export type PCAlgorithm = "zil" | "il" | "fpa";
 
+/** Which PC algorithm a `PCEngine` runs and its inference settings. */
 export interface PCOptions {
   algorithm: PCAlgorithm;
   /**
@@ -40,6 +42,7 @@ export interface PCOptions {
   onStep?: StepListener;
 }
 
+/** What one `PCEngine.run` returns. */
 export interface PCResult {
   /** Loss at the feedforward prediction (the same loss BP reports). */
   loss: number;
@@ -72,6 +75,11 @@ function checkMomentum(value: number): number {
   return value;
 }
 
+/**
+ * Runs one PC algorithm on a graph: for each batch, clamps the inputs and the target, relaxes
+ * the value units by the algorithm's schedule and returns the parameter-gradient estimates.
+ * Its units are allocated once per batch size and reused; `dispose()` frees them.
+ */
 export class PCEngine {
   readonly network: PCNetwork;
   private state: PCState | null = null;
@@ -182,6 +190,7 @@ export class PCEngine {
     return this.state;
   }
 
+  /** Frees the units, the accumulators and the gradient tensors. */
   dispose(): void {
     this.state?.dispose();
     this.accumulator.dispose();

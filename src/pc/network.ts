@@ -12,6 +12,7 @@ import type { Op } from "../graph/op.js";
 import { IdentityOp } from "../graph/ops/structural.js";
 import type { Shape } from "../tensor.js";
 
+/** An edge to a child vertex, with the input slot of the child it feeds. */
 export interface ChildEdge {
   /** The vertex that reads this one. */
   vertex: Vertex;
@@ -19,6 +20,7 @@ export interface ChildEdge {
   slot: number;
 }
 
+/** A vertex of a PC network: a graph node (or a relay) with its parents, children and level. */
 export interface Vertex {
   readonly index: number;
   readonly name: string;
@@ -36,6 +38,10 @@ export interface Vertex {
   level: number;
 }
 
+/**
+ * A graph seen as a PC network: one vertex per node, levelled by identity relays so that every
+ * edge descends exactly one level (the condition for Z-IL's exactness).
+ */
 export class PCNetwork {
   /** Vertices in topological order. */
   readonly vertices: Vertex[];

@@ -11,6 +11,7 @@ import type { ActivationName } from "../graph/ops/activation.js";
 import { Random } from "../random.js";
 import { tensor, type Tensor } from "../tensor.js";
 
+/** A source of integers for `randomGraph`: fast-check's generator in tests, a `Random` elsewhere. */
 export interface Draw {
   /** An integer in [min, max]. */
   int(min: number, max: number): number;
@@ -20,10 +21,12 @@ export function pick<T>(draw: Draw, items: readonly T[]): T {
   return items[draw.int(0, items.length - 1)];
 }
 
+/** A `Draw` backed by a seeded `Random`. */
 export function drawFromRandom(random: Random): Draw {
   return { int: (min, max) => min + random.int(max - min + 1) };
 }
 
+/** A drawn graph: its spec, its family, the batch size and the seed for weights and data. */
 export interface RandomGraph {
   spec: GraphSpec;
   family: "dag" | "cnn" | "rnn";

@@ -95,6 +95,7 @@ export function fixedPredictionLearning(state: PCState, acc: ParameterAccumulato
   return { steps: o.steps, energies };
 }
 
+/** Z-IL's schedule settings (the engine fills the defaults; `PCOptions.zil` overrides them). */
 export interface ZilScheduleOptions {
   gamma: number;
   /**

@@ -8,11 +8,13 @@ import { lossValue, outputError } from "../graph/loss.js";
 import { formatShape, Tensor } from "../tensor.js";
 import type { PCNetwork, Vertex } from "./network.js";
 
+/** One batch for a PC engine: the inputs (one tensor or tensors by input name) and the target. */
 export interface PCBatch {
   inputs: Feeds;
   target: Tensor;
 }
 
+/** The units of a PC network for one batch size: value, prediction and error units per vertex. */
 export class PCState {
   readonly value: Tensor[];
   readonly prediction: (Tensor | null)[];
@@ -38,6 +40,7 @@ export class PCState {
     this.change = network.vertices.map((v) => (v.isInput || v.isOutput ? null : make(v)));
   }
 
+  /** The backend of the graph's parameters, where every unit lives. */
   get backend() {
     return this.network.graph.backend;
   }
@@ -60,6 +63,7 @@ export class PCState {
     return v.parents.map((p) => source[p.index]!);
   }
 
+  /** The parameter tensors of a vertex's op, in the op's order. */
   params(v: Vertex): Tensor[] {
     return v.params.map((p) => p.tensor);
   }
@@ -124,6 +128,7 @@ export class PCState {
     return this.velocity;
   }
 
+  /** Frees every unit. */
   dispose(): void {
     for (const list of [this.value, this.prediction, this.error, this.change, this.feedforward ?? [], this.velocity ?? []]) for (const t of list) t?.dispose();
   }

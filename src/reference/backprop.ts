@@ -7,11 +7,13 @@ import type { Graph, GraphNode } from "../graph/graph.js";
 import { lossValue, outputError } from "../graph/loss.js";
 import { formatShape, Tensor } from "../tensor.js";
 
+/** One batch for backprop: inputs (one tensor or tensors by input name) and the target. */
 export interface Batch {
   inputs: Feeds;
   target: Tensor;
 }
 
+/** The loss of a batch and dL/dtheta for every parameter, by name. */
 export interface BackpropResult {
   loss: number;
   /** dL/dtheta for every parameter, by name. */
@@ -76,6 +78,7 @@ export class BackpropEngine {
     return { loss, gradients: this.gradients };
   }
 
+  /** Frees the engine's buffers and gradients. */
   dispose(): void {
     this.values?.dispose();
     this.deltas?.dispose();

@@ -49,6 +49,7 @@ export interface OptimizerStateData {
   slots: OptimizerSlot[];
 }
 
+/** What a checkpoint holds: the graph (spec and weights), the optimizer state and the trainer's progress. */
 export interface CheckpointData {
   graph: Graph;
   optimizer: OptimizerStateData;
@@ -56,6 +57,7 @@ export interface CheckpointData {
   progress: Record<string, unknown>;
 }
 
+/** A checkpoint read back: a new graph with the stored weights, the optimizer state and the progress. */
 export interface DecodedCheckpoint {
   /** A new graph (the caller disposes it). */
   graph: Graph;
@@ -78,6 +80,7 @@ export interface DecodedPCGraphCheckpoint {
   progress: Record<string, unknown>;
 }
 
+/** Options of `decodeCheckpoint`: the backend of the new graph and the file name for messages. */
 export interface DecodeOptions {
   backend?: Backend | BackendName;
   /** The file, for error messages. */

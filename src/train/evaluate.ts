@@ -7,11 +7,13 @@ import { lossValue } from "../graph/loss.js";
 import { formatShape, sizeOf, Tensor } from "../tensor.js";
 import { batches, featureSize, type Dataset, type MiniBatch } from "./data/dataset.js";
 
+/** Options of `evaluate`: the batch size of the forward passes. */
 export interface EvaluateOptions {
   /** Samples per forward pass (default 256). */
   batchSize?: number;
 }
 
+/** The mean loss and the accuracy over a dataset. */
 export interface Evaluation {
   /** Mean loss per sample (the graph's loss). */
   loss: number;
@@ -40,6 +42,7 @@ export class BatchTensors {
 
   constructor(readonly graph: Graph) {}
 
+  /** Copies a batch's features and one-hot targets into tensors reused for every batch of that size. */
   load(batch: MiniBatch): { inputs: Tensor; target: Tensor } {
     let pair = this.bySize.get(batch.size);
     if (!pair) {
@@ -54,6 +57,7 @@ export class BatchTensors {
     return pair;
   }
 
+  /** Frees the reused tensors. */
   dispose(): void {
     for (const { inputs, target } of this.bySize.values()) {
       inputs.dispose();

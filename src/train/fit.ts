@@ -16,6 +16,7 @@ import { checkFinite, TrainingError } from "./errors.js";
 import { algorithms, gradientEngine, type Algorithm, type GradientEngine } from "./gradients.js";
 import { createOptimizer, firstStepAtZeroRate, invalidOption, isOptimizer, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerStateData } from "./optimizers.js";
 
+/** One epoch of a `fit` history: losses, accuracies, learning rate and time. */
 export interface EpochRecord {
   /** 1-based. */
   epoch: number;
@@ -37,6 +38,7 @@ export interface EpochRecord {
   seconds: number;
 }
 
+/** What `fit` returns: a record per epoch and how the run ended. */
 export interface History {
   epochs: EpochRecord[];
   stoppedEarly: boolean;
@@ -85,6 +87,7 @@ export interface ResumableCheckpoint {
   progress: TrainingProgress | Record<string, unknown>;
 }
 
+/** Passed to `onBatch` after each step. */
 export interface BatchInfo {
   /** 1-based epoch and batch numbers. */
   epoch: number;
@@ -100,6 +103,7 @@ export interface BatchInfo {
   inference?: { steps: number; relativeResidual: number; converged: boolean };
 }
 
+/** Stop when the monitored value has not improved for `patience` epochs. */
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. */
   patience: number;
@@ -109,6 +113,7 @@ export interface EarlyStoppingOptions {
   monitor?: "testLoss" | "testAccuracy" | "trainLoss";
 }
 
+/** How `fit` trains: the algorithm, epochs, batch size and optimizer, with callbacks, early stopping and checkpoints. */
 export interface FitOptions {
   algorithm: Algorithm;
   epochs: number;
@@ -125,7 +130,9 @@ export interface FitOptions {
   trainAccuracy?: boolean;
   /** Batch size of the evaluation passes (default 256). */
   evalBatchSize?: number;
+  /** Called after every step (awaited when it returns a promise). */
   onBatch?(info: BatchInfo): void | Promise<void>;
+  /** Called after every epoch with its record (awaited when it returns a promise). */
   onEpoch?(record: EpochRecord): void | Promise<void>;
   earlyStopping?: EarlyStoppingOptions;
   /** Continue a run from its checkpoint (e.g. `loadCheckpoint(path)` on Node). */

@@ -17,9 +17,12 @@ import { formatShape, Tensor } from "../tensor.js";
 import type { OptimizerStateData } from "./checkpoint.js";
 import { checkFinite } from "./errors.js";
 
+/** The optimizers: plain SGD, SGD with (Nesterov) momentum, and Adam (with L2 or decoupled weight decay). */
 export type OptimizerKind = "sgd" | "momentum" | "adam";
+/** Every `OptimizerKind`. */
 export const optimizerKinds: readonly OptimizerKind[] = ["sgd", "momentum", "adam"];
 
+/** A learning-rate schedule over optimizer steps. */
 export type ScheduleConfig =
   | { kind: "constant" }
   /** lr * gamma^floor(step / stepSize). */
@@ -27,6 +30,7 @@ export type ScheduleConfig =
   /** Cosine decay from lr to minLearningRate (default 0) over totalSteps, then constant. */
   | { kind: "cosine"; totalSteps: number; minLearningRate?: number };
 
+/** An optimizer's kind and settings; options that do not apply to the kind are refused. */
 export interface OptimizerConfig {
   kind: OptimizerKind;
   learningRate: number;
@@ -56,6 +60,7 @@ export interface ParameterSet {
 /** Serialisable optimizer state: the shape checkpoints store. */
 export type { OptimizerStateData };
 
+/** Updates a graph's parameters from gradients, keeping its slots (momentum, Adam's moments) in the graph's backend. */
 export interface Optimizer {
   readonly config: Readonly<ResolvedOptimizerConfig>;
   /**
@@ -78,6 +83,7 @@ export interface Optimizer {
   dispose(): void;
 }
 
+/** An optimizer config with every default filled in, as the optimizer uses it. */
 export type ResolvedOptimizerConfig = Required<Omit<OptimizerConfig, "schedule">> & { schedule: ScheduleConfig };
 
 /** Throws an InvalidArgumentError whose message starts with the field at fault. */

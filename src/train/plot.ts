@@ -3,11 +3,13 @@
 // has its own colour, width and dash pattern, with the first drawn widest underneath.
 import type { EpochRecord, History } from "./fit.js";
 
+/** One run's history, drawn as one colour in `trainingCurvesSvg`. */
 export interface CurveSeries {
   label: string;
   history: History;
 }
 
+/** Title and size of the SVG. */
 export interface PlotOptions {
   title?: string;
   /** Total size in pixels (default 960 x 440). */

@@ -5,6 +5,7 @@ import type { Shape, Tensor } from "../../tensor.js";
 import { withScratch } from "../../scratch.js";
 import { noParams, type Op } from "../op.js";
 
+/** Activation names a graph may use: every kernel activation, and leakyRelu. */
 export type ActivationName = Activation | "leakyRelu";
 export const activationNames: readonly ActivationName[] = ["relu", "leakyRelu", "tanh", "sigmoid", "softplus", "gelu", "exp", "log"];
 

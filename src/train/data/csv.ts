@@ -4,6 +4,7 @@
 import { makeDataset, type Dataset } from "./dataset.js";
 import { DataFormatError } from "./errors.js";
 
+/** How `parseCsv` reads a file: the label column, a header, the name for messages. */
 export interface CsvOptions {
   /** Name for error messages and the dataset (default "<csv>"). */
   fileName?: string;

@@ -4,6 +4,7 @@
 import { InvalidArgumentError, ShapeError } from "../../backend/errors.js";
 import { Random } from "../../random.js";
 
+/** Samples in memory: float32 features (row-major, one row per sample), integer labels and the number of classes. */
 export interface Dataset {
   readonly name: string;
   /** Number of samples. */
@@ -142,6 +143,7 @@ export function oneHot(labels: Int32Array | ArrayLike<number>, numClasses: numbe
   return out;
 }
 
+/** One batch drawn by `batches()`: its samples' features, labels and one-hot targets. */
 export interface MiniBatch {
   /** Samples in this batch (the last batch may be smaller unless dropRemainder). */
   size: number;
@@ -154,6 +156,7 @@ export interface MiniBatch {
   oneHot: Float32Array;
 }
 
+/** How `batches()` walks a dataset: seeded shuffling and whether to drop a last, smaller batch. */
 export interface BatchOptions {
   /** Seed of the order when shuffling (default 0); pass e.g. baseSeed + epoch for a new order each epoch. */
   seed?: number;

@@ -2,6 +2,7 @@
 // it applies, the line and column at fault.
 import { PcgraphError } from "../../backend/errors.js";
 
+/** A position in a data file (1-based line and column). */
 export interface DataLocation {
   line?: number;
   column?: number;

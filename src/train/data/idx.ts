@@ -9,6 +9,7 @@ import { DataFormatError } from "./errors.js";
 export const IDX_LABELS_MAGIC = 0x00000801;
 export const IDX_IMAGES_MAGIC = 0x00000803;
 
+/** A parsed IDX file: labels ([count]) or images ([count, rows, cols]), as unsigned bytes. */
 export interface IdxArray {
   /** "labels" (0x00000801) or "images" (0x00000803). */
   kind: "labels" | "images";
@@ -71,6 +72,7 @@ export function encodeIdx(kind: "labels" | "images", dims: number[], data: Array
   return bytes;
 }
 
+/** How `idxToDataset` shapes the features (flat or [1, rows, cols]) and scales the bytes. */
 export interface IdxDatasetOptions {
   name?: string;
   /** "flat": [rows × cols] features (default); "image": [1, rows, cols]. */

@@ -16,6 +16,7 @@ import { DataFormatError } from "./errors.js";
 export const MNIST_IMAGE_SIZE = 28;
 const PIXELS = MNIST_IMAGE_SIZE * MNIST_IMAGE_SIZE;
 
+/** Options of `loadBundledMnist`: the feature shape and where to look for the optional package. */
 export interface BundledMnistOptions {
   /** "flat": features [784] (default); "image": [1, 28, 28] (channels-first, for conv2d). */
   shape?: "flat" | "image";
