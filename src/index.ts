@@ -33,7 +33,7 @@ export {
 export { predify, PredifiedNetwork, type Pcoder, type PredifyStep, type PredifyRun, type PredifyOptions, type RateOverrides } from "./pc/predify.js";
 export {
   checkPredifyConfig, parsePredifyConfig, predifyConfigSchema, predifyDefaults, PredifyConfigError,
-  type PredifyConfig, type PcoderConfig, type DecoderConfig, type ConvTransposeDecoderConfig, type DenseDecoderConfig, type PcoderRates,
+  type PredifyConfig, type PcoderConfig, type DecoderConfig, type ConvTransposeDecoderConfig, type DenseDecoderConfig, type PcoderRates, type SizePair,
 } from "./pc/predify-config.js";
 export { suggestPcoders, fitTransposedConv } from "./pc/predify-decoders.js";
 

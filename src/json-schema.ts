@@ -4,6 +4,7 @@
 // with the path of the value at fault (`pcoders[1].decoder.kernelSize`), which is what a
 // typed config error names. Numbers must be finite (JSON has no NaN or Infinity).
 
+/** The subset of JSON Schema (2020-12) that `checkAgainstSchema` understands. */
 export interface JsonSchema {
   $schema?: string;
   title?: string;
@@ -26,6 +27,7 @@ export interface JsonSchema {
   oneOf?: readonly JsonSchema[];
 }
 
+/** One way a value breaks its schema: where, and what is wrong. */
 export interface SchemaProblem {
   /** Where: "" for the root, else e.g. "pcoders[0].beta". */
   path: string;

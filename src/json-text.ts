@@ -3,12 +3,14 @@
 // breaks a schema where it is written. Paths are written as the schema checker writes them
 // ("pcoders[1].decoder.kernelSize"; "" is the root).
 
+/** A position in JSON text. */
 export interface JsonPosition {
   /** 1-based. */
   line: number;
   column: number;
 }
 
+/** JSON text that does not parse, with the line and column of the fault. */
 export class JsonSyntaxError extends Error {
   constructor(message: string, readonly position: JsonPosition) {
     super(message);
@@ -16,6 +18,7 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/** Parsed JSON that can say where each value was written. */
 export interface PositionedJson {
   value: unknown;
   /** Where the value at `path` starts, or its nearest written ancestor's when it is absent. */
@@ -33,6 +36,7 @@ function positionAt(text: string, offset: number): JsonPosition {
   return { line, column: offset - start + 1 };
 }
 
+/** Parses JSON like JSON.parse and remembers where every value starts, for messages that point into the file. */
 export function parseJsonWithPositions(text: string): PositionedJson {
   const offsets = new Map<string, number>();
   let i = 0;

@@ -1,7 +1,8 @@
 // What the package ships and how it loads, checked on the checkout (the full consumer
 // install from the packed tarball is scripts/check-package.mjs, run by CI):
 //   - the tarball's file list is a whitelist: package.json, README.md, LICENSE, the bin
-//     script and compiled JavaScript and declarations under dist/; no source maps, test
+//     script, compiled JavaScript and declarations under dist/, and the JSON schemas of
+//     docs/ (for users' config files); no source maps, test
 //     bundles or demo data; every target of "exports", "types", "typesVersions" and "bin" is in it;
 //   - nothing shipped imports a package at run time (no TypeScript loader, no wasm loader):
 //     only Node built-ins, and only from the Node-only entries;
@@ -39,9 +40,9 @@ function packList(): { files: PackedFile[]; unpackedSize: number } {
 }
 
 /** Shipped files allowed by the whitelist. */
-export const SHIPPED = /^(package\.json|README\.md|LICENSE|bin\/pcgraph\.js|dist\/.+\.(js|d\.ts))$/;
+export const SHIPPED = /^(package\.json|README\.md|LICENSE|bin\/pcgraph\.js|dist\/.+\.(js|d\.ts)|docs\/[^/]+\.schema\.json)$/;
 
-pkg("the tarball holds only package.json, README, LICENSE, the bin script and compiled dist/ files", () => {
+pkg("the tarball holds only package.json, README, LICENSE, the bin script, compiled dist/ files and JSON schemas", () => {
   const { files, unpackedSize } = packList();
   const paths = files.map((f) => f.path);
   assert.equal(paths.filter((p) => !SHIPPED.test(p)), [], "files outside the whitelist");

@@ -40,6 +40,7 @@ export interface Conv2dOptions {
   shareWith?: NodeRef;
 }
 
+/** Options of `GraphBuilder.conv2dTranspose`: strides, padding, output padding, dilation, groups, bias, initialisers, weight sharing. */
 export interface Conv2dTransposeOptions {
   name?: string;
   strides?: Pair;
@@ -258,6 +259,7 @@ export const layers = {
   dense: (units: number, o: DenseOptions = {}): Layer => (g, x) => g.dense(x, units, o),
   /** A 2-D convolution with `filters` output channels. */
   conv2d: (filters: number, kernelSize: Pair, o: Conv2dOptions = {}): Layer => (g, x) => g.conv2d(x, filters, kernelSize, o),
+  /** A transposed convolution with `filters` output channels. */
   conv2dTranspose: (filters: number, kernelSize: Pair, o: Conv2dTransposeOptions = {}): Layer => (g, x) => g.conv2dTranspose(x, filters, kernelSize, o),
   /** Max pooling over windows of `kernelSize`. */
   maxPool2d: (kernelSize: Pair, o: PoolOptions = {}): Layer => (g, x) => g.maxPool2d(x, kernelSize, o),

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parsePredifyConfig, PredifyConfigError, type PredifyConfig } from "../pc/predify-config.js";
 
+/** Reads and checks a Predify config file; errors name the file, line and column. */
 export function readPredifyConfig(path: string): PredifyConfig {
   let text: string;
   try {

@@ -8,6 +8,7 @@ import { activationNames, type ActivationName } from "../graph/ops/activation.js
 import { checkAgainstSchema, type JsonSchema } from "../json-schema.js";
 import { JsonSyntaxError, parseJsonWithPositions, type PositionedJson } from "../json-text.js";
 
+/** A size per spatial axis: one number for both, or [height, width]. */
 export type SizePair = number | [number, number];
 
 /** A transposed convolution; its output channels are the target's. Omitted strides and padding are fitted to the target's size. */
@@ -30,8 +31,10 @@ export interface DenseDecoderConfig {
   activation?: ActivationName;
 }
 
+/** A pcoder's decoder: a transposed convolution or a dense layer. */
 export type DecoderConfig = ConvTransposeDecoderConfig | DenseDecoderConfig;
 
+/** One pcoder in a Predify config: the node it reads, its decoder's target and shape, its rates. */
 export interface PcoderConfig {
   /** Names the decoder's nodes and the pcoder in reports (default "pcoder<i+1>"). */
   name?: string;
@@ -46,6 +49,7 @@ export interface PcoderConfig {
   alpha?: number;
 }
 
+/** A Predify config (JSON; schema in docs/predify-config.schema.json): the pcoders and the default rates. */
 export interface PredifyConfig {
   pcoders: PcoderConfig[];
   /** Feedforward weight beta (default 0.8). */
@@ -80,6 +84,7 @@ const sizePair = (minimum: number): JsonSchema => ({
 const rate: JsonSchema = { type: "number", minimum: 0, maximum: 1 };
 const activation: JsonSchema = { enum: [...activationNames] };
 
+/** The JSON Schema every Predify config is checked against (also written to docs/predify-config.schema.json). */
 export const predifyConfigSchema: JsonSchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   title: "pcgraph Predify config",

@@ -37,6 +37,7 @@ import { checkPredifyConfig, pcoderName, pcoderRates, PredifyConfigError, predif
 import { predifiedSpec } from "./predify-decoders.js";
 import { PCState } from "./state.js";
 
+/** One pcoder of a predified network: the vertex whose representation it holds, its decoder and its rates. */
 export interface Pcoder {
   readonly name: string;
   /** Position in the config's list. */
@@ -69,6 +70,7 @@ export interface PredifyStep {
   reconstructionErrors: number[];
 }
 
+/** What a Predify run over T time steps returns: the output at every step and the energies. */
 export interface PredifyRun {
   /** The output's values at steps 0..T (the caller disposes them). */
   predictions: Tensor[];
@@ -78,6 +80,7 @@ export interface PredifyRun {
   reconstructionErrors: number[][];
 }
 
+/** Where the predified network's decoders and units live. */
 export interface PredifyOptions {
   backend?: Backend | BackendName;
 }
@@ -100,6 +103,10 @@ function rateFields(rates: PcoderRates, field: string): void {
     throw new PredifyConfigError(`${field}lambda`, `beta + lambda = ${rates.beta + rates.lambda} exceeds 1 (the memory weight 1 - beta - lambda would be negative)`);
 }
 
+/**
+ * A trained feedforward graph with Predify's feedback: decoders at the chosen pcoders and the
+ * time-step schedule over the PC core's vertices (see the file comment for the update rule).
+ */
 export class PredifiedNetwork {
   /** The feedforward graph plus the decoders (owned by this network). */
   readonly graph: Graph;
@@ -377,6 +384,7 @@ export class PredifiedNetwork {
     return this.state;
   }
 
+  /** Frees the decoders, the units and the network's own copy of the graph. */
   dispose(): void {
     this.stream++;
     this.state?.dispose();

@@ -251,12 +251,14 @@ export function trainingCurvesSvg(runs: CurveSeries[], options: PlotOptions = {}
   ].join("\n");
 }
 
+/** One panel of `lineChartSvg`: a title and one list of points per series. */
 export interface LinePanel {
   title: string;
   /** One list of [x, y] points per series, in the order of `LineChartOptions.labels`. */
   series: [number, number][][];
 }
 
+/** Title, series labels and axis names of `lineChartSvg`. */
 export interface LineChartOptions {
   title: string;
   /** A line of smaller text under the title (criteria, data, scale-downs). */

@@ -31,6 +31,7 @@ export interface DecoderTrainingProgress {
   partial: { lossSum: number; samples: number; seconds: number };
 }
 
+/** How `trainDecoders` trains a predified network's decoders (the feedforward weights stay frozen). */
 export interface DecoderTrainingOptions {
   epochs: number;
   batchSize: number;
@@ -39,7 +40,9 @@ export interface DecoderTrainingOptions {
   seed?: number;
   /** Batch size of the test-set reconstruction loss (default 256). */
   evalBatchSize?: number;
+  /** Called after every step (awaited when it returns a promise). */
   onBatch?(info: BatchInfo): void | Promise<void>;
+  /** Called after every epoch with its record (awaited when it returns a promise). */
   onEpoch?(record: EpochRecord): void | Promise<void>;
   /** Continue from a checkpoint written by trainDecoders (its optimizer state and progress). */
   resume?: { optimizer: OptimizerStateData; progress: unknown };
@@ -185,6 +188,7 @@ export async function trainDecoders(net: PredifiedNetwork, data: { train: Datase
   }
 }
 
+/** Accuracy and energy at each time step over a dataset. */
 export interface StepEvaluation {
   /** Fraction of samples classified correctly at each step 0..T (step 0: the feedforward network). */
   accuracy: number[];
@@ -195,6 +199,7 @@ export interface StepEvaluation {
   samples: number;
 }
 
+/** Options of `evaluateOverSteps`: the number of time steps, the batch size and a progress callback. */
 export interface StepEvaluationOptions {
   /** Time steps after step 0 (default: the config's). */
   steps?: number;

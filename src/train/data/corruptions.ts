@@ -5,11 +5,13 @@ import { InvalidArgumentError } from "../../backend/errors.js";
 import { Random } from "../../random.js";
 import { makeDataset, type Dataset } from "./dataset.js";
 
+/** A corruption applied to inputs: none, additive Gaussian noise, or salt-and-pepper. */
 export type Corruption =
   | { kind: "none" }
   | { kind: "gaussian"; sigma: number }
   | { kind: "saltAndPepper"; amount: number };
 
+/** Returns the corruption when its parameters are in range; throws an InvalidArgumentError naming the field otherwise. */
 export function checkCorruption(c: Corruption): Corruption {
   const bad = (field: string, v: unknown, range: string): never => {
     throw new InvalidArgumentError(`corruption ${c.kind}: ${field} must be ${range}, got ${JSON.stringify(v)}`);
