@@ -53,7 +53,7 @@ export {
 
 // Training
 export { gradientEngine, algorithms, type Algorithm, type GradientEngine } from "./train/gradients.js";
-export { fit, epochSeed, readProgress, TrainingError, type FitOptions, type History, type EpochRecord, type BatchInfo, type EarlyStoppingOptions, type TrainingProgress, type ResumableCheckpoint, type TrainingCheckpoint } from "./train/fit.js";
+export { fit, epochSeed, readProgress, TrainingError, type FitOptions, type History, type EpochRecord, type BatchInfo, type EarlyStoppingOptions, type TrainingProgress, type ResumableCheckpoint, type TrainingCheckpoint, type InferenceTally } from "./train/fit.js";
 export { evaluate, BatchTensors, type Evaluation, type EvaluateOptions } from "./train/evaluate.js";
 export { createOptimizer, optimizerKinds, scheduledLearningRate, type Optimizer, type OptimizerConfig, type OptimizerKind, type ScheduleConfig, type ResolvedOptimizerConfig } from "./train/optimizers.js";
 export { makeDataset, subset, shuffledIndices, trainTestSplit, oneHot, batches, numBatches, featureSize, type Dataset, type MiniBatch, type BatchOptions, type Batches } from "./train/data/dataset.js";

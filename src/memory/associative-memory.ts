@@ -4,6 +4,7 @@
 import type { Tensor } from "../tensor.js";
 import type { MaskInput, Rows } from "./inputs.js";
 
+/** An associative memory: store patterns, then recall a stored pattern (or its target) from a corrupted or partial query. */
 export interface AssociativeMemory {
   /** Number of stored patterns (N). */
   readonly size: number;
@@ -24,5 +25,6 @@ export interface AssociativeMemory {
   recall(queries: Rows, mask?: MaskInput): Tensor;
   /** Frees the stored patterns; the memory is empty afterwards. */
   clear(): void;
+  /** Frees the memory's tensors. */
   dispose(): void;
 }

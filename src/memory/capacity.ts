@@ -24,9 +24,11 @@ export interface RecallJudgement {
   patternSize: number;
 }
 
+/** A recall criterion: when a recalled vector counts as the stored pattern. */
 export interface Criterion {
   name: string;
   description: string;
+  /** True when the judged recall counts as correct. */
   accept(j: RecallJudgement): boolean;
 }
 
@@ -118,6 +120,7 @@ export class RecallJudge {
     return fraction(this.judge(repeated, truth), criterion);
   }
 
+  /** Frees the stored patterns. */
   dispose(): void {
     this.#patterns.dispose();
     this.#norms.dispose();
@@ -134,6 +137,7 @@ export class RecallJudge {
   }
 }
 
+/** The fraction of judged recalls the criterion accepts (0 for none). */
 export function fraction(judgements: RecallJudgement[], criterion: Criterion): number {
   return judgements.length === 0 ? 0 : judgements.filter((j) => criterion.accept(j)).length / judgements.length;
 }
@@ -146,13 +150,16 @@ export interface RecallVariant {
 
 /** A memory after storing one set of patterns, ready to answer queries. */
 export interface PreparedMemory {
+  /** Recalls `rows` queries (with their mask, if any): one result per variant of the method. */
   recall(queries: Float32Array, rows: number, mask: Float64Array | null): RecallVariant[];
+  /** Frees the stored patterns. */
   dispose(): void;
 }
 
 /** A method taking part in a capacity run: how to store patterns [n, d]. */
 export interface RecallMethod {
   label: string;
+  /** Stores `n` patterns of `d` entries and returns the memory ready for queries. */
   prepare(patterns: Float32Array, n: number, d: number): PreparedMemory;
 }
 
@@ -229,6 +236,7 @@ function rowsView(data: Float32Array, rows: number, d: number): Float32Array[] {
   return Array.from({ length: rows }, (_, r) => data.subarray(r * d, (r + 1) * d));
 }
 
+/** A capacity experiment: the image pool, the pattern counts, seeds, corruptions, methods and criteria. */
 export interface CapacityOptions {
   /** The pool of images [poolSize, D] that stored patterns are drawn from. */
   images: Float32Array;
@@ -243,6 +251,7 @@ export interface CapacityOptions {
   onProgress?(message: string): void;
 }
 
+/** The accuracy of one method variant at one (corruption, N, seed, criterion). */
 export interface CapacityRecord {
   method: string;
   variant: string;
@@ -261,6 +270,7 @@ export interface FloorRecord {
   accuracy: number;
 }
 
+/** Every record of a capacity run, and the mean-pattern floors. */
 export interface CapacityResult {
   records: CapacityRecord[];
   floors: FloorRecord[];
@@ -328,6 +338,7 @@ export interface Summary {
   seeds: number;
 }
 
+/** Mean and standard deviation over seeds of each (method, variant, corruption, N, criterion). */
 export function summarize(records: CapacityRecord[]): Summary[] {
   const groups = new Map<string, CapacityRecord[]>();
   for (const r of records) {

@@ -15,6 +15,7 @@ import type { AssociativeMemory } from "./associative-memory.js";
 import { toMask, toRows, type MaskInput, type Rows } from "./inputs.js";
 import { UniversalHopfield } from "./universal-hopfield.js";
 
+/** Options of `ClassicHopfield`: the sweep limit of a recall and the backend. */
 export interface ClassicHopfieldOptions {
   /** Most synchronous sweeps of sign updates per recall (default 100): they may cycle. */
   maxSteps?: number;
@@ -26,6 +27,10 @@ export function toBipolar(values: ArrayLike<number>, threshold = 0.5): Float64Ar
   return Float64Array.from(values as ArrayLike<number>, (v) => (v > threshold ? 1 : -1));
 }
 
+/**
+ * The classic Hopfield network (Hopfield 1982) on bipolar patterns: Hebbian weights and synchronous
+ * sign updates until a fixed point, as a Universal Hopfield Network with dot-product similarity.
+ */
 export class ClassicHopfield implements AssociativeMemory {
   readonly maxSteps: number;
   /** Sweeps the last recall took (the largest over its batch). */
@@ -40,6 +45,7 @@ export class ClassicHopfield implements AssociativeMemory {
     this.#retrieval = new UniversalHopfield({ similarity: "dot", separation: "identity", normalize: false, backend: options.backend });
   }
 
+  /** The backend holding the stored patterns. */
   get backend(): Backend {
     return this.#retrieval.backend;
   }
@@ -132,6 +138,7 @@ export class ClassicHopfield implements AssociativeMemory {
     this.#retrieval.clear();
   }
 
+  /** Frees the stored patterns. */
   dispose(): void {
     this.#retrieval.dispose();
   }

@@ -12,6 +12,7 @@ export interface ImageShape {
   width: number;
 }
 
+/** How a capacity query is made from a stored image: Gaussian noise, or its bottom rows zeroed or masked. */
 export type QueryCorruption =
   /** x + N(0, sigma^2) per entry, clipped to [0, 1]. */
   | { kind: "noise"; sigma: number }
@@ -20,6 +21,7 @@ export type QueryCorruption =
   /** The same rows set to 0 and marked unknown by the query's mask. */
   | { kind: "masked"; fraction: number };
 
+/** A short label of a corruption for tables and legends. */
 export function queryCorruptionLabel(c: QueryCorruption): string {
   switch (c.kind) {
     case "noise": return `noise sigma ${c.sigma}`;
@@ -28,6 +30,7 @@ export function queryCorruptionLabel(c: QueryCorruption): string {
   }
 }
 
+/** Returns the corruption when its parameters are in range; throws an InvalidArgumentError naming `argument` otherwise. */
 export function checkQueryCorruption(c: QueryCorruption, argument = "corruption"): QueryCorruption {
   if (c === null || typeof c !== "object") throw new InvalidArgumentError(`${argument} must be an object, got ${String(c)}`);
   if (c.kind === "noise") {
@@ -57,7 +60,7 @@ export function visibleRowsMask(shape: ImageShape, fraction: number): Float64Arr
 }
 
 /**
- * Queries [rows, D] made from `patterns` [rows, D]: the corrupted copies, and the mask of
+ * Queries `[rows, D]` made from `patterns` `[rows, D]`: the corrupted copies, and the mask of
  * known entries for a masked corruption (null otherwise). Noise comes from `seed`.
  */
 export function corruptQueries(patterns: Float32Array, rows: number, shape: ImageShape, corruption: QueryCorruption,

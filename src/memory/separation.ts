@@ -9,6 +9,7 @@
 // and still order-preserving for signed ones such as negative distances).
 import { InvalidArgumentError } from "../backend/errors.js";
 
+/** How similarity scores become recall weights. */
 export type Separation =
   /** Weights are the scores themselves. */
   | { kind: "identity" }
@@ -22,7 +23,9 @@ export type Separation =
 /** A separation, or its name with default parameters (softmax: beta 1000; polynomial: degree 2). */
 export type SeparationSpec = Separation | "identity" | "softmax" | "max" | "polynomial";
 
+/** The softmax inverse temperature when "softmax" is given by name (the paper's 1000). */
 export const DEFAULT_SOFTMAX_BETA = 1000;
+/** The degree when "polynomial" is given by name. */
 export const DEFAULT_POLYNOMIAL_DEGREE = 2;
 
 /** Checks a separation's kind and parameters; `argument` names it in errors. */
@@ -41,6 +44,7 @@ export function resolveSeparation(spec: SeparationSpec, argument = "separation")
   return { ...s };
 }
 
+/** A short label of a separation for tables and legends, e.g. "softmax(beta=1000)". */
 export function separationLabel(s: Separation): string {
   switch (s.kind) {
     case "softmax": return `softmax(beta=${s.beta})`;

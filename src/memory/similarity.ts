@@ -27,14 +27,17 @@ import { Tensor } from "../tensor.js";
 import type { Mask } from "./inputs.js";
 import type { StoredPatterns } from "./stored.js";
 
+/** The similarities known by name (the UHN paper's and cosine). */
 export type SimilarityName =
   | "dot" | "normalizedDot" | "cosine" | "euclidean" | "manhattan" | "negativeEuclidean" | "negativeManhattan";
 
 /** A user similarity: larger is more similar. Receives the known entries of both vectors. */
 export type SimilarityFunction = (pattern: Float64Array, query: Float64Array) => number;
 
+/** A similarity: a name, or a function of the known entries of a pattern and a query. */
 export type SimilaritySpec = SimilarityName | SimilarityFunction;
 
+/** Every `SimilarityName`. */
 export const SIMILARITY_NAMES: readonly SimilarityName[] =
   ["dot", "normalizedDot", "cosine", "euclidean", "manhattan", "negativeEuclidean", "negativeManhattan"];
 

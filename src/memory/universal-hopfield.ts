@@ -24,6 +24,7 @@ import {
 } from "./similarity.js";
 import { StoredPatterns } from "./stored.js";
 
+/** Options of `UniversalHopfield`: the similarity, the separation, normalisation and the backend. */
 export interface UniversalHopfieldOptions {
   /** sim: a name or a function (default "manhattan", as the paper's reference code). */
   similarity?: SimilaritySpec;
@@ -37,6 +38,10 @@ export interface UniversalHopfieldOptions {
   backend?: Backend | BackendName;
 }
 
+/**
+ * A Universal Hopfield Network (Millidge et al. 2022, arXiv 2202.04557): recall = projection of
+ * the stored patterns weighted by separation(similarity(patterns, query)).
+ */
 export class UniversalHopfield implements AssociativeMemory {
   readonly similarity: SimilaritySpec;
   readonly separation: Separation;
@@ -199,10 +204,12 @@ export class UniversalHopfield implements AssociativeMemory {
     this.#patterns = this.#targets = null;
   }
 
+  /** Frees the stored patterns (and targets). */
   dispose(): void {
     this.clear();
   }
 
+  /** Frees the memory at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -3,6 +3,7 @@
 import { encodeGreyPng, type GreyRaster } from "./png.js";
 import { escapeXml } from "../train/plot.js";
 
+/** Size and spacing of the images in a grid. */
 export interface GridOptions {
   /** Each image is height x width values in [0, 1] (values outside are clipped). */
   imageHeight: number;

@@ -13,9 +13,12 @@ import { SerializationError } from "../graph/errors.js";
 import { crc32 } from "../train/crc32.js";
 import { writeFileAtomic } from "./files.js";
 
+/** The first 8 bytes of a memory file. */
 export const MEMORY_FILE_MAGIC = "PCGMEM01";
+/** The memory file format version this pcgraph writes and reads. */
 export const MEMORY_FILE_VERSION = 1;
 
+/** The contents of a memory file: the stored patterns and where they came from. */
 export interface MemoryFile {
   count: number;
   patternSize: number;
@@ -27,6 +30,7 @@ export interface MemoryFile {
   patterns: Float32Array;
 }
 
+/** The bytes of a memory file (format in the file comment), with its CRC-32. */
 export function encodeMemoryFile(file: MemoryFile): Uint8Array {
   if (file.patterns.length !== file.count * file.patternSize)
     throw new RangeError(`encodeMemoryFile: ${file.patterns.length} values are not ${file.count} patterns of ${file.patternSize}`);
@@ -43,6 +47,7 @@ export function encodeMemoryFile(file: MemoryFile): Uint8Array {
   return bytes;
 }
 
+/** Reads memory-file bytes, checking magic, version, header, sizes and checksum; errors name `name`. */
 export function decodeMemoryFile(bytes: Uint8Array, name = "memory file"): MemoryFile {
   const fail = (what: string): never => {
     throw new SerializationError(`${name}: ${what}`);
@@ -79,10 +84,12 @@ export function decodeMemoryFile(bytes: Uint8Array, name = "memory file"): Memor
   return { count: count as number, patternSize: patternSize as number, imageShape: imageShape as [number, number, number] | null, source: String(source ?? ""), patterns };
 }
 
+/** Writes a memory file atomically. */
 export function saveMemoryFile(path: string, file: MemoryFile): void {
   writeFileAtomic(path, encodeMemoryFile(file));
 }
 
+/** Reads and checks a memory file; errors name the path. */
 export function loadMemoryFile(path: string): MemoryFile {
   let bytes: Uint8Array;
   try {

@@ -28,6 +28,7 @@ export interface VerifyCase {
   perturbation: number;
 }
 
+/** Options of `verifyGraph`: how many cases, the seed, backends, losses, batch sizes, weight perturbation, a case to replay. */
 export interface VerifyGraphOptions {
   /** Cases to draw (default 100). */
   runs?: number;
@@ -45,9 +46,11 @@ export interface VerifyGraphOptions {
   replay?: VerifyCase;
   /** Options of the PC step (default Z-IL with its defaults); for negative controls. */
   pc?: PCOptions;
+  /** Receives one progress line per case (default: none). */
   log?: (line: string) => void;
 }
 
+/** One row of the divergence table: a backend and loss, its cases, the largest divergence against the tolerance. */
 export interface VerifyTableRow {
   backend: BackendName;
   loss: LossName;
@@ -57,6 +60,7 @@ export interface VerifyTableRow {
   passed: boolean;
 }
 
+/** The first failing case of a `verifyGraph` run, as drawn and after shrinking, with the seed path to replay it. */
 export interface VerifyCounterexample {
   backend: BackendName;
   /** The case as first drawn, and after shrinking. */
@@ -69,6 +73,7 @@ export interface VerifyCounterexample {
   shrinks: number;
 }
 
+/** What `verifyGraph` found: the divergence table, the verdict and, on failure, the shrunk counterexample. */
 export interface VerifyGraphReport {
   passed: boolean;
   runs: number;

@@ -66,7 +66,7 @@ export type TrainingProgress = {
 };
 
 /** IL's inference over the batches of an epoch so far. */
-interface InferenceTally {
+export interface InferenceTally {
   batches: number;
   steps: number;
   maxRelativeResidual: number;

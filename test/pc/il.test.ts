@@ -60,7 +60,7 @@ il("inference on smooth chains lowers the energy at every one of 400 steps at ga
       const graph = g.build({ output: g.dense(x, c.outputs), loss: c.loss, seed: c.seed, backend: "reference-f64" });
       const batch = randomBatch(graph, c.batch, c.seed + 1);
       try {
-        const { energies, gradients } = pcGradients(graph, batch, { algorithm: "il", steps: 400, gamma: 0.1 });
+        const { energies, gradients } = pcGradients(graph, batch, { algorithm: "il", steps: 400, gamma: 0.1, momentum: 0, tolerance: 0 });
         for (const t of gradients.values()) t.dispose();
         const label = `${c.inputs}-${c.hidden.map((h) => `${h.units}${h.fn}`).join("-")}-${c.outputs} ${c.loss}, batch ${c.batch}, seed ${c.seed}`;
         for (let t = 1; t < energies.length; t++)
