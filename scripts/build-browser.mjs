@@ -57,14 +57,15 @@ function importers(metafile, file) {
 /**
  * The suites each test page runs, as a virtual module "pcgraph:test-suites" for the test
  * bundle: every platform-neutral suite matching `pattern` (picked by following imports,
- * scripts/test-files.mjs) on the default page; the scalar-default checks and the PC suites
- * (test/pc/) on the page that forces the scalar build.
+ * scripts/test-files.mjs) on the default page; the scalar-default checks and every one of
+ * them outside test/backend/ on the page that forces the scalar build.
  */
 function testSuitesModule(pattern) {
   const { included } = platformNeutralTestFiles(pattern);
   const scalar = [
     ...(new RegExp(pattern, "i").test("test/browser/scalar-default.ts") || pattern === TEST_FILE_PATTERN ? ["test/browser/scalar-default.ts"] : []),
-    ...included.filter((f) => f.startsWith("test/pc/")),
+    // Everything above the kernels (whose suites run both builds explicitly on the default page).
+    ...included.filter((f) => !f.startsWith("test/backend/")),
   ];
   const list = (files) => `[\n${files.map((f) => `  { file: ${JSON.stringify(f)}, load: () => import(${JSON.stringify(`./${f}`)}) },`).join("\n")}\n]`;
   const plugin = {

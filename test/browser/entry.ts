@@ -1,6 +1,6 @@
 // In-browser test run: the suites picked for this page by scripts/build-browser.mjs (every
-// platform-neutral suite on the default page; the scalar-default checks and the PC suites
-// on the forced-scalar page), run through the same harness as in Node, Deno and Bun
+// platform-neutral suite on the default page; the scalar-default checks and every suite
+// outside test/backend/ on the forced-scalar page), run through the same harness as in Node, Deno and Bun
 // (test/harness/suites.ts) after the wasm builds are compiled asynchronously. Results land
 // on window.__pcgraphTestResults.
 //

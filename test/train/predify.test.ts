@@ -79,7 +79,7 @@ test("a checkpoint holds the predified graph and its config; resuming gives the 
   const first = predify(graph, config);
   await trainDecoders(first, data, { ...options, epochs: 1, checkpointPath: "mem", saveCheckpoint: save });
   first.dispose();
-  const decoded = decodeCheckpoint(saved[saved.length - 1]);
+  const decoded = decodeCheckpoint(saved[saved.length - 1], { backend: graph.backend });
   const resumed = predifiedFromCheckpoint(decoded);
   assert.equal(resumed.config, straight.config);
   await trainDecoders(resumed, data, { ...options, seed: undefined, epochs: 2, resume: decoded });
@@ -109,7 +109,7 @@ test("an abort stops after the batch and saves a checkpoint that resumes mid-epo
   });
   assert.ok(history.interrupted);
   stopped.dispose();
-  const decoded = decodeCheckpoint(saved!);
+  const decoded = decodeCheckpoint(saved!, { backend: graph.backend });
   const resumed = predifiedFromCheckpoint(decoded);
   await trainDecoders(resumed, data, { ...options, seed: undefined, resume: decoded });
   assert.equal(resumed.graph.getWeights(), straight.graph.getWeights());
