@@ -65,7 +65,7 @@ function testSuitesModule(pattern) {
   const scalar = [
     ...(new RegExp(pattern, "i").test("test/browser/scalar-default.ts") || pattern === TEST_FILE_PATTERN ? ["test/browser/scalar-default.ts"] : []),
     // Everything above the kernels (whose suites run both builds explicitly on the default page).
-    ...included.filter((f) => !f.startsWith("test/backend/")),
+    ...included.filter((f) => f.endsWith(".test.ts") && !f.startsWith("test/backend/")),
   ];
   const list = (files) => `[\n${files.map((f) => `  { file: ${JSON.stringify(f)}, load: () => import(${JSON.stringify(`./${f}`)}) },`).join("\n")}\n]`;
   const plugin = {
