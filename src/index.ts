@@ -72,7 +72,7 @@ export { encodeCheckpoint, decodeCheckpoint, type CheckpointData, type DecodedCh
 export { modelToJSON, weightsToBytes, modelFromJSON, MODEL_FORMAT, MODEL_VERSION, type ModelJSON, type WeightEntry, type FloatDType, type LoadOptions } from "./graph/serialize.js";
 
 // PC graphs: any topology, clamp-anything queries, PC and iPC
-export { fullyConnected, hierarchical, topologyFromMask, resolveTopology, groupActivations, TopologyError, type PCGraphSpec, type GroupSpec, type EdgeSpec, type GroupActivation, type Group, type Edge, type Topology } from "./pc/graph/topology.js";
+export { fullyConnected, hierarchical, topologyFromMask, resolveTopology, groupActivations, TopologyError, type PCGraphSpec, type GroupSpec, type EdgeSpec, type GroupActivation, type Group, type Edge, type Topology, type GroupList } from "./pc/graph/topology.js";
 export { PCGraphModel, type PCGraphModelOptions, type WeightInit } from "./pc/graph/model.js";
 export { PCGraphState, type Freedom } from "./pc/graph/state.js";
 export { Energy, PredictionErrors, type EnergyTerm } from "./pc/graph/energy.js";

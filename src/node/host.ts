@@ -2,6 +2,7 @@
 // averages at the time (timings on a busy machine are noisy; say so beside them).
 import { cpus, loadavg, totalmem } from "node:os";
 
+/** One line about this machine (CPU, cores, memory, load) to print beside timings. */
 export function hostLine(): string {
   const list = cpus();
   const model = list[0]?.model.trim() ?? "unknown CPU";

@@ -2,6 +2,7 @@
 // inference step, to a listener or an async iterator. Nothing is computed when nobody listens.
 import type { PCState } from "./state.js";
 
+/** What an inference step reports to a listener: the step, energy, residual and error norms. */
 export interface StepEvent {
   /** 0 is the state before the first update. */
   step: number;
@@ -16,6 +17,7 @@ export interface StepEvent {
   errorNorms: Record<string, number>;
 }
 
+/** Receives a `StepEvent` after each inference step. */
 export type StepListener = (event: StepEvent) => void;
 
 /** The event of an IL / FPA / Z-IL state after `step` steps (`residual` when the schedule computes one). */

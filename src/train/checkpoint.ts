@@ -73,6 +73,7 @@ export interface PCGraphCheckpointData {
   progress: Record<string, unknown>;
 }
 
+/** A PC graph checkpoint read back: a new model, the optimizer state and the progress. */
 export interface DecodedPCGraphCheckpoint {
   /** A new model (the caller disposes it). */
   model: PCGraphModel;

@@ -12,6 +12,7 @@ import { createOptimizer, invalidOption, isOptimizer, scheduledLearningRate, typ
 import type { PCGraph, PCLearningAlgorithm, RelaxSettings } from "./pc-graph.js";
 import { pcLearningAlgorithms } from "./pc-graph.js";
 
+/** One epoch of `fitPCGraph`: energy, residual, accuracy and time. */
 export interface PCGraphEpochRecord {
   /** 1-based. */
   epoch: number;
@@ -24,12 +25,14 @@ export interface PCGraphEpochRecord {
   seconds: number;
 }
 
+/** What `fitPCGraph` returns: a record per epoch and whether it was interrupted. */
 export interface PCGraphHistory {
   epochs: PCGraphEpochRecord[];
   interrupted: boolean;
   seconds: number;
 }
 
+/** Passed to `onBatch` after each learning step. */
 export interface PCGraphBatchInfo {
   epoch: number;
   epochs: number;
@@ -52,12 +55,14 @@ export interface PCGraphProgress {
   partial: { energySum: number; samples: number; seconds: number };
 }
 
+/** What `fitPCGraph` saves: the model, the optimizer state and the progress. */
 export interface PCGraphCheckpoint {
   pcGraph: PCGraph;
   optimizer: OptimizerStateData;
   progress: PCGraphProgress;
 }
 
+/** How `fitPCGraph` trains a PC graph: groups for data and labels, epochs, batches, optimizer, callbacks and checkpoints. */
 export interface PCGraphFitOptions {
   /** "pc" (default) or "ipc". */
   algorithm?: PCLearningAlgorithm;
@@ -84,11 +89,14 @@ export interface PCGraphFitOptions {
   dropRemainder?: boolean;
   /** Batch size of the test queries (default 256). */
   evalBatchSize?: number;
+  /** Called after every step (awaited when it returns a promise). */
   onBatch?(info: PCGraphBatchInfo): void | Promise<void>;
+  /** Called after every epoch with its record (awaited when it returns a promise). */
   onEpoch?(record: PCGraphEpochRecord): void | Promise<void>;
   signal?: AbortSignal;
   checkpointPath?: string;
   checkpointEvery?: number;
+  /** Writes a checkpoint, e.g. `savePCGraphCheckpoint` from pcgraph/node. */
   saveCheckpoint?(path: string, checkpoint: PCGraphCheckpoint): void | Promise<void>;
   /** Continue from a checkpoint's optimizer state and progress (the weights are set from `resume.weights` when given). */
   resume?: { optimizer: OptimizerStateData; progress: PCGraphProgress | Record<string, unknown>; weights?: Map<string, ArrayLike<number>> };

@@ -20,9 +20,12 @@ import type { Tensor } from "../tensor.js";
 import type { Dataset } from "./data/dataset.js";
 import { fitPCGraph, pcGraphAccuracy, type PCGraphFitOptions, type PCGraphHistory } from "./pc-graph-fit.js";
 
+/** How a PC graph learns: PC (relax, then update) or incremental PC (iPC: update at every inference step). */
 export type PCLearningAlgorithm = "pc" | "ipc";
+/** Every `PCLearningAlgorithm`. */
 export const pcLearningAlgorithms: readonly PCLearningAlgorithm[] = ["pc", "ipc"];
 
+/** Options of `new PCGraph`: the model's options and extra energy terms. */
 export interface PCGraphOptions extends PCGraphModelOptions {
   /** The energy's terms (default: the prediction errors, the PC energy). */
   energy?: (model: PCGraphModel) => EnergyTerm[];
@@ -46,6 +49,7 @@ export interface Query extends QueryClamps, RelaxSettings {
   onStep?: StepListener;
 }
 
+/** What a query returns: where relaxation ended, and the values of the groups asked for. */
 export interface QueryResult extends RelaxResult {
   batch: number;
   /** The read groups' values after relaxing, B x n_g each (copies). */
@@ -54,9 +58,11 @@ export interface QueryResult extends RelaxResult {
 
 /** A step of `querySteps`: the event plus the current values of any group (a copy, read on demand). */
 export interface QueryStep extends StepEvent {
+  /** A copy of a group's current values [B, n_g]. */
   read(group: string): Float32Array | Float64Array;
 }
 
+/** Settings of `PCGraph.learn`: the algorithm, inference steps and rate, tolerance, clipping and a step listener. */
 export interface LearnOptions {
   /** "pc" (default): relax, then learn; "ipc": learn at every inference step. */
   algorithm?: PCLearningAlgorithm;
@@ -73,6 +79,10 @@ export interface LearnOptions {
 export const queryDefaults = { steps: 200, gamma: 0.05, tolerance: 1e-4 } as const;
 export const learnDefaults = { steps: 20, gamma: 0.1 } as const;
 
+/**
+ * A PC graph ready to use: a model, its energy, and one state per batch size; answers clamp-anything
+ * queries (classify, generate, complete, denoise) and learns with PC or iPC.
+ */
 export class PCGraph {
   readonly model: PCGraphModel;
   readonly energy: Energy;
@@ -89,18 +99,22 @@ export class PCGraph {
     }
   }
 
+  /** The backend of the parameters and units. */
   get backend(): Backend {
     return this.model.backend;
   }
 
+  /** The trainable parameters. */
   get parameters(): readonly Parameter[] {
     return this.model.parameters;
   }
 
+  /** The groups, in topology order. */
   get groups(): readonly Group[] {
     return this.model.groups;
   }
 
+  /** Number of trainable values. */
   get parameterCount(): number {
     return this.model.parameterCount;
   }
@@ -216,10 +230,12 @@ export class PCGraph {
     return this.gradients;
   }
 
+  /** A copy of every parameter's values, by name. */
   getWeights(): Map<string, Float64Array> {
     return this.model.getWeights();
   }
 
+  /** Sets parameters from values by name (all of them unless `partial`). */
   setWeights(weights: Map<string, ArrayLike<number>>, options?: { partial?: boolean }): void {
     this.model.setWeights(weights, options);
   }

@@ -34,12 +34,4 @@ export function leakChecked<T>(test: Test<T>): Test<T> {
 }
 
 /** The same check around one test body: `suite("name", leakFree(() => { ... }))`. */
-export function leakFree(body: () => void | Promise<void>): () => Promise<void> {
-  return async () => {
-    releaseScratch();
-    const before = memory().numTensors;
-    await body();
-    releaseScratch();
-    assert.is(memory().numTensors, before, "no tensor leaked");
-  };
-}
+export const leakFree = noLeaks;

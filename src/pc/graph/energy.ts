@@ -9,6 +9,7 @@ import type { PCGraphModel } from "./model.js";
 import type { PCGraphState } from "./state.js";
 import type { Group } from "./topology.js";
 
+/** One term of a PC graph's energy F, with its derivatives in the values and the parameters beside it. */
 export interface EnergyTerm {
   readonly name: string;
   /** Brings whatever the term caches (predictions, errors) up to date with the current values and parameters. */
@@ -27,6 +28,7 @@ export interface EnergyTerm {
 export class Energy {
   constructor(readonly terms: readonly EnergyTerm[]) {}
 
+  /** Prepares every term (caches predictions and errors for the current values). */
   prepare(state: PCGraphState): void {
     for (const term of this.terms) term.prepare(state);
   }
@@ -59,6 +61,7 @@ export class Energy {
     for (const term of this.terms) term.addParameterGradient(state, gradients, scale);
   }
 
+  /** Per-group error norms of every term, for the step stream. */
   errorNorms(state: PCGraphState): Record<string, number> {
     const out: Record<string, number> = {};
     for (const term of this.terms) term.errorNorms?.(state, out);

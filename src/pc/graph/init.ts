@@ -12,6 +12,7 @@ import { PredictionErrors, type Energy } from "./energy.js";
 import type { PCGraphState } from "./state.js";
 import type { Group } from "./topology.js";
 
+/** How free units start before relaxation: a forward pass, zeros, a constant, or seeded normal values. */
 export type ValueInit =
   | "forward"
   | "zeros"

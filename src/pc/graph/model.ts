@@ -18,6 +18,7 @@ export type WeightInit =
   | { kind: "normal"; std: number }
   | { kind: "uniform"; low: number; high: number };
 
+/** How a PC graph model's parameters are created: seed, backend and weight initialiser. */
 export interface PCGraphModelOptions {
   /** Seed of the initial weights (default 0). */
   seed?: number;
@@ -36,6 +37,7 @@ function initializer(init: WeightInit, fanIn: number, fanOut: number): Initializ
   throw new InvalidArgumentError(`weightInit must be "glorotUniform", "heNormal", "heUniform", { kind: "normal", std } or { kind: "uniform", low, high }, got ${JSON.stringify(init)}`);
 }
 
+/** A PC graph's parameters: one weight matrix per edge (masked entries stay 0) and a bias per predicted group. */
 export class PCGraphModel {
   readonly topology: Topology;
   readonly backend: Backend;
@@ -94,10 +96,12 @@ export class PCGraphModel {
     return t;
   }
 
+  /** The groups, in topology order. */
   get groups(): readonly Group[] {
     return this.topology.groups;
   }
 
+  /** The edges, in spec order. */
   get edges(): readonly Edge[] {
     return this.topology.edges;
   }
@@ -109,6 +113,7 @@ export class PCGraphModel {
     return g;
   }
 
+  /** The weight tensor [from.size, to.size] of an edge. */
   weight(edge: Edge): Tensor {
     return this.weights[edge.index];
   }
@@ -118,16 +123,19 @@ export class PCGraphModel {
     return this.masks[edge.index];
   }
 
+  /** The bias of a group's prediction, or null when it has none. */
   bias(group: Group): Tensor | null {
     return this.biases[group.index];
   }
 
+  /** The parameter of that name; throws when there is none. */
   parameter(name: string): Parameter {
     const p = this.byName.get(name);
     if (!p) throw new InvalidArgumentError(`the PC graph has no parameter ${JSON.stringify(name)}`);
     return p;
   }
 
+  /** Number of trainable values (masked weights excluded). */
   get parameterCount(): number {
     return this.parameters.reduce((s, p) => s + p.size, 0);
   }
@@ -167,6 +175,7 @@ export class PCGraphModel {
     }
   }
 
+  /** Frees every parameter tensor. */
   dispose(): void {
     for (const t of this.allocated) t.dispose();
   }

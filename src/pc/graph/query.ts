@@ -10,11 +10,13 @@ import type { PCGraphModel } from "./model.js";
 import type { PCGraphState } from "./state.js";
 import type { Group } from "./topology.js";
 
+/** Data for a group: a tensor, or numbers (n_g shared by the batch, or B x n_g). */
 export type GroupData = Tensor | ArrayLike<number>;
 
 /** Clamped values of a group: all units, or those where `mask` is 1 (n_g entries shared by the batch, or B x n_g). */
 export type ClampValue = GroupData | { values: GroupData; mask?: ArrayLike<number> };
 
+/** Which units a query clamps to data, and how the free ones start. */
 export interface QueryClamps {
   /** Groups (or some of their units) held at data; every other unit is free. */
   clamp?: Record<string, ClampValue>;

@@ -8,6 +8,7 @@ import type { StepEvent, StepListener } from "../steps.js";
 import type { Energy } from "./energy.js";
 import type { PCGraphState } from "./state.js";
 
+/** How `relax` runs inference: step budget, inference rate, tolerance and a step listener. */
 export interface RelaxOptions {
   /** Step budget (integer >= 0). */
   steps: number;
@@ -20,6 +21,7 @@ export interface RelaxOptions {
   onStep?: StepListener;
 }
 
+/** Where relaxation ended: steps, energy, residual and whether the tolerance was met. */
 export interface RelaxResult {
   /** Inference steps taken. */
   steps: number;

@@ -14,6 +14,7 @@ import type { PCGraphState } from "./state.js";
 
 /** Anything that updates parameters from gradients by name, e.g. an optimizer of src/train/optimizers.ts. */
 export interface ParameterUpdater {
+  /** Applies one update from gradients by parameter name. */
   step(model: PCGraphModel, gradients: Map<string, Tensor>): void;
 }
 
@@ -68,6 +69,7 @@ export function learningStep(state: PCGraphState, energy: Energy, gradients: Map
   if (clip) clipGradients(gradients, clip);
 }
 
+/** Settings of one PC or iPC learning step: inference steps, rate, tolerance, clipping and a step listener. */
 export interface LearningOptions {
   /** Inference steps T. */
   steps: number;
@@ -78,6 +80,7 @@ export interface LearningOptions {
   onStep?: StepListener;
 }
 
+/** What a learning step reports: inference steps, energy and residual. */
 export interface LearningResult {
   /** Inference steps taken. */
   steps: number;

@@ -12,9 +12,12 @@ import { formatShape, sizeOf } from "../../tensor.js";
 import { PCGraphModel } from "./model.js";
 import type { PCGraphSpec } from "./topology.js";
 
+/** The `format` field of a saved PC graph. */
 export const PC_GRAPH_FORMAT = "pcgraph-pc-graph";
+/** The PC graph format version this pcgraph writes and reads. */
 export const PC_GRAPH_VERSION = 1;
 
+/** A saved PC graph: its spec and where each parameter lies in the weights blob. */
 export interface PCGraphJSON {
   format: typeof PC_GRAPH_FORMAT;
   version: typeof PC_GRAPH_VERSION;
@@ -24,6 +27,7 @@ export interface PCGraphJSON {
   weights: WeightEntry[];
 }
 
+/** The JSON half of a saved PC graph model. */
 export function pcGraphToJSON(model: PCGraphModel): PCGraphJSON {
   const dtype = model.backend.dtype;
   return {
@@ -32,6 +36,7 @@ export function pcGraphToJSON(model: PCGraphModel): PCGraphJSON {
   };
 }
 
+/** The weights blob of a saved PC graph model (float32, little-endian, in the JSON's order). */
 export function pcGraphWeightsToBytes(model: PCGraphModel): Uint8Array {
   const dtype = model.backend.dtype;
   const bytes = new Uint8Array(model.parameterCount * bytesPerElement(dtype));

@@ -17,6 +17,7 @@ import type { Group } from "./topology.js";
 /** How a group's units take part: all clamped, all free, or some of each. */
 export type Freedom = "clamped" | "free" | "partial";
 
+/** The value units of a PC graph for one batch size, with which units are clamped and the gradient buffers. */
 export class PCGraphState {
   readonly values: Tensor[];
   readonly freedom: Freedom[];
@@ -59,10 +60,12 @@ export class PCGraphState {
     this.activationStamps = groups.map(() => -1);
   }
 
+  /** The backend of the model's parameters, where the units live. */
   get backend(): Backend {
     return this.model.backend;
   }
 
+  /** The model's groups. */
   get groups(): readonly Group[] {
     return this.model.groups;
   }
@@ -149,10 +152,12 @@ export class PCGraphState {
     return t;
   }
 
+  /** True once the units have been freed. */
   get isDisposed(): boolean {
     return this.disposed;
   }
 
+  /** Frees the units and buffers. */
   dispose(): void {
     this.disposed = true;
     for (const list of [this.values, this.freeMasks, this.gradients, this.activations]) for (const t of list) t?.dispose();

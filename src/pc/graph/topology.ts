@@ -6,8 +6,10 @@ import { InvalidArgumentError, PcgraphError, ShapeError } from "../../backend/er
 
 /** Activation f of a group: its value enters the predictions of other groups as f(x). */
 export type GroupActivation = "identity" | "tanh" | "relu" | "leakyRelu" | "sigmoid" | "softplus" | "gelu";
+/** Every `GroupActivation`. */
 export const groupActivations: readonly GroupActivation[] = ["identity", "tanh", "relu", "leakyRelu", "sigmoid", "softplus", "gelu"];
 
+/** A group of a PC graph spec: its name, size (units) and activation, and whether its prediction has a bias. */
 export interface GroupSpec {
   name: string;
   size: number;
@@ -19,6 +21,7 @@ export interface GroupSpec {
   bias?: boolean;
 }
 
+/** An edge of a PC graph spec: which group predicts which, through which weights. */
 export interface EdgeSpec {
   /** The predicting group. */
   from: string;
@@ -31,6 +34,7 @@ export interface EdgeSpec {
   mask?: ArrayLike<number>;
 }
 
+/** A PC graph as data: its groups and the edges between them (any direction, cycles, self edges). */
 export interface PCGraphSpec {
   groups: GroupSpec[];
   edges: EdgeSpec[];
@@ -43,6 +47,7 @@ export class TopologyError extends PcgraphError {
   }
 }
 
+/** A group of a resolved topology: its units' place among all N units and its edges in and out. */
 export interface Group {
   readonly index: number;
   readonly name: string;
@@ -56,6 +61,7 @@ export interface Group {
   readonly outEdges: Edge[];
 }
 
+/** An edge of a resolved topology: the two groups, its weight mask and its parameter name. */
 export interface Edge {
   readonly index: number;
   readonly from: Group;
@@ -66,6 +72,7 @@ export interface Edge {
   readonly weightName: string;
 }
 
+/** A checked PC graph topology: groups with their unit ranges and edges. */
 export interface Topology {
   readonly groups: readonly Group[];
   readonly edges: readonly Edge[];
