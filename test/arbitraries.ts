@@ -112,3 +112,41 @@ export function describePCGraph(drawn: RandomPCGraph): string {
   const edges = drawn.spec.edges.map((e) => `  ${e.from} -> ${e.to}${e.mask ? ` mask ${JSON.stringify(Array.from(e.mask))}` : ""}`);
   return `PC graph, batch ${drawn.batch}, seed ${drawn.seed}:\n${groups.join("\n")}\n${edges.join("\n")}`;
 }
+
+/**
+ * A random energy-based network: input "in" (clamped), 1-2 hidden groups, output "out", one
+ * undirected edge between consecutive layers, sometimes a skip edge in -> out and a lateral
+ * (self) edge on the first hidden group; weights of standard deviation `weightStd`, biases in
+ * [-0.2, 0.6], inputs and targets in [0, 1].
+ */
+export interface RandomEnergyBased {
+  spec: PCGraphSpec;
+  activation: "hardSigmoid" | "tanh";
+  batch: number;
+  seed: number;
+  weightStd: number;
+  describe(): string;
+}
+
+export const energyBasedArbitrary = (o: { activations?: ("hardSigmoid" | "tanh")[]; maxSize?: number; lateral?: boolean; maxBatch?: number } = {}): fc.Arbitrary<RandomEnergyBased> =>
+  fc.record({
+    activation: fc.constantFrom(...(o.activations ?? ["hardSigmoid", "tanh"] as const)),
+    sizes: fc.array(fc.integer({ min: 1, max: o.maxSize ?? 6 }), { minLength: 3, maxLength: 4 }),
+    skip: fc.boolean(),
+    lateral: o.lateral === false ? fc.constant(false) : fc.boolean(),
+    batch: fc.integer({ min: 1, max: o.maxBatch ?? 3 }),
+    seed,
+    weightStd: fc.double({ min: 0.1, max: 0.3, noNaN: true }),
+  }).map(({ activation, sizes, skip, lateral, batch, seed: seedValue, weightStd }) => {
+    const names = sizes.map((_, i) => (i === 0 ? "in" : i === sizes.length - 1 ? "out" : `h${i}`));
+    const groups = sizes.map((size, i) => ({ name: names[i], size: i === 1 && lateral ? Math.max(size, 2) : size, activation }));
+    const edges: PCGraphSpec["edges"] = names.slice(1).map((to, i) => ({ from: names[i], to }));
+    if (skip) edges.push({ from: "in", to: "out" });
+    if (lateral) edges.push({ from: names[1], to: names[1] });
+    const spec = { groups, edges };
+    return {
+      spec, activation, batch, seed: seedValue, weightStd,
+      describe: () => `energy-based network, ${activation}, batch ${batch}, seed ${seedValue}, weight std ${weightStd.toFixed(3)}: ` +
+        `${groups.map((g) => `${g.name}[${g.size}]`).join(" ")}; edges ${edges.map((e) => `${e.from}-${e.to}`).join(", ")}`,
+    };
+  });

@@ -15,6 +15,8 @@ export interface StepEvent {
   residual: number;
   /** Per group (PC graphs) or vertex (IL, FPA, Z-IL): sqrt(sum of squared errors / B). */
   errorNorms: Record<string, number>;
+  /** Which relaxation of a multi-phase schedule (EqProp, CHL): "free", "nudged+", "nudged-", "clamped"; absent otherwise. */
+  phase?: string;
 }
 
 /** Receives a `StepEvent` after each inference step. */

@@ -4,6 +4,7 @@
 // the test set after every epoch, checkpoints and exact resumption.
 import { InvalidArgumentError } from "../backend/errors.js";
 import type { ValueInit } from "../pc/graph/init.js";
+import type { EquilibriumSettings } from "./equilibrium-learning.js";
 import type { ClipOptions } from "../pc/graph/schedules.js";
 import type { OptimizerStateData } from "./checkpoint.js";
 import { batches, numBatches, type Dataset } from "./data/dataset.js";
@@ -64,8 +65,10 @@ export interface PCGraphCheckpoint {
 
 /** How `fitPCGraph` trains a PC graph: groups for data and labels, epochs, batches, optimizer, callbacks and checkpoints. */
 export interface PCGraphFitOptions {
-  /** "pc" (default) or "ipc". */
+  /** "pc" (default), "ipc", or "eqprop" / "chl" (the labels are the nudged group's target). */
   algorithm?: PCLearningAlgorithm;
+  /** EqProp and CHL settings (beta, nudging or clamp, the second phase). */
+  equilibrium?: EquilibriumSettings;
   epochs: number;
   batchSize: number;
   optimizer: OptimizerConfig | Optimizer;
@@ -112,7 +115,7 @@ function readPCGraphProgress(value: unknown): PCGraphProgress {
   if (!p || typeof p !== "object") invalidOption("resume.progress", "is missing");
   for (const key of ["epoch", "batch", "seed", "batchSize"] as const)
     if (typeof p[key] !== "number" || !Number.isFinite(p[key])) invalidOption(`resume.progress.${key}`, `must be a number, got ${JSON.stringify(p[key])}`);
-  if (!pcLearningAlgorithms.includes(p.algorithm)) invalidOption("resume.progress.algorithm", `must be "pc" or "ipc", got ${JSON.stringify(p.algorithm)}`);
+  if (!pcLearningAlgorithms.includes(p.algorithm)) invalidOption("resume.progress.algorithm", `must be one of ${pcLearningAlgorithms.join(", ")}, got ${JSON.stringify(p.algorithm)}`);
   if (!Array.isArray(p.history)) invalidOption("resume.progress.history", "must be a list of epoch records");
   return structuredClone({ ...p, partial: p.partial ?? { energySum: 0, samples: 0, seconds: 0 } });
 }
@@ -141,7 +144,7 @@ export function pcGraphAccuracy(net: PCGraph, data: Dataset, o: { inputGroup?: s
 /** Trains `net` in place (see PCGraphFitOptions); returns the per-epoch history. */
 export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Dataset }, options: PCGraphFitOptions): Promise<PCGraphHistory> {
   const algorithm = options.algorithm ?? "pc";
-  if (!pcLearningAlgorithms.includes(algorithm)) invalidOption("algorithm", `must be "pc" or "ipc", got ${JSON.stringify(algorithm)}`);
+  if (!pcLearningAlgorithms.includes(algorithm)) invalidOption("algorithm", `must be one of ${pcLearningAlgorithms.join(", ")}, got ${JSON.stringify(algorithm)}`);
   const epochs = integer("epochs", options.epochs, 0);
   const batchSize = integer("batchSize", options.batchSize, 1);
   const evalBatchSize = integer("evalBatchSize", options.evalBatchSize ?? 256, 1);
@@ -190,7 +193,7 @@ export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Da
       epochs: structuredClone(progress.history), interrupted,
       seconds: progress.history.reduce((s, r) => s + r.seconds, 0) + progress.partial.seconds,
     });
-    const learn = { algorithm, steps: options.steps, gamma: options.gamma, tolerance: options.tolerance, clip: options.clip };
+    const learn = { algorithm, steps: options.steps, gamma: options.gamma, tolerance: options.tolerance, clip: options.clip, equilibrium: options.equilibrium };
     let lastYield = performance.now();
     while (progress.epoch < epochs) {
       const epochIndex = progress.epoch;

@@ -1,5 +1,6 @@
 // PCGraph: a predictive-coding graph of any topology with the operations a user calls —
-// queries (clamp anything, relax, read), learning steps (PC or iPC) with any optimizer,
+// queries (clamp anything, relax, read), learning steps (PC, iPC, and EqProp or CHL when the
+// energy has a nudged loss) with any optimizer,
 // `fit` on a dataset, the per-step stream, and (de)serialisation. It composes the pieces of
 // src/pc/graph/: the model (parameters), the energy (a sum of terms), per-batch-size states,
 // relaxation and the learning schedules.
@@ -18,12 +19,17 @@ import { PCGraphState } from "../pc/graph/state.js";
 import type { Group, PCGraphSpec } from "../pc/graph/topology.js";
 import type { Tensor } from "../tensor.js";
 import type { Dataset } from "./data/dataset.js";
+import { learnAtEquilibrium, type EquilibriumSettings, type EquilibriumLearningResult } from "./equilibrium-learning.js";
 import { fitPCGraph, pcGraphAccuracy, type PCGraphFitOptions, type PCGraphHistory } from "./pc-graph-fit.js";
 
-/** How a PC graph learns: PC (relax, then update) or incremental PC (iPC: update at every inference step). */
-export type PCLearningAlgorithm = "pc" | "ipc";
+/**
+ * How a PC graph learns: PC (relax, then update), incremental PC (iPC: update at every
+ * inference step), or EqProp and CHL (free and nudged or clamped phases; they need a
+ * NudgedLoss in the energy, src/pc/graph/equilibrium.ts).
+ */
+export type PCLearningAlgorithm = "pc" | "ipc" | "eqprop" | "chl";
 /** Every `PCLearningAlgorithm`. */
-export const pcLearningAlgorithms: readonly PCLearningAlgorithm[] = ["pc", "ipc"];
+export const pcLearningAlgorithms: readonly PCLearningAlgorithm[] = ["pc", "ipc", "eqprop", "chl"];
 
 /** Options of `new PCGraph`: the model's options and extra energy terms. */
 export interface PCGraphOptions extends PCGraphModelOptions {
@@ -64,7 +70,11 @@ export interface QueryStep extends StepEvent {
 
 /** Settings of `PCGraph.learn`: the algorithm, inference steps and rate, tolerance, clipping and a step listener. */
 export interface LearnOptions {
-  /** "pc" (default): relax, then learn; "ipc": learn at every inference step. */
+  /**
+   * "pc" (default): relax, then learn; "ipc": learn at every inference step; "eqprop" and
+   * "chl": a free phase and nudged or clamped phases, with the data of the nudged group as
+   * the target (see `equilibrium`).
+   */
   algorithm?: PCLearningAlgorithm;
   /** Inference steps T (default 20). */
   steps?: number;
@@ -74,6 +84,8 @@ export interface LearnOptions {
   tolerance?: number;
   clip?: ClipOptions;
   onStep?: StepListener;
+  /** EqProp and CHL: beta, nudging or clamp, the second phase's relaxation, what non-convergence does. */
+  equilibrium?: EquilibriumSettings;
 }
 
 export const queryDefaults = { steps: 200, gamma: 0.05, tolerance: 1e-4 } as const;
@@ -189,11 +201,15 @@ export class PCGraph {
    * iPC; `updater` (an optimizer) applies the gradients. Returns the steps taken and the
    * energy per sample where the (last) update was computed.
    */
-  learn(batch: QueryClamps, updater: ParameterUpdater, options: LearnOptions = {}): LearningResult {
+  learn(batch: QueryClamps, updater: ParameterUpdater, options: LearnOptions = {}): LearningResult | EquilibriumLearningResult {
     const algorithm = options.algorithm ?? "pc";
     if (!pcLearningAlgorithms.includes(algorithm))
-      throw new InvalidArgumentError(`algorithm must be "pc" or "ipc", got ${JSON.stringify(algorithm)}`);
+      throw new InvalidArgumentError(`algorithm must be "pc", "ipc", "eqprop" or "chl", got ${JSON.stringify(algorithm)}`);
     if (!updater || typeof updater.step !== "function") throw new InvalidArgumentError("learn: needs an optimizer (anything with step(model, gradients))");
+    if (algorithm === "eqprop" || algorithm === "chl") {
+      this.gradients ??= gradientBuffers(this.model);
+      return learnAtEquilibrium(this, batch, updater, this.gradients, { ...options, algorithm });
+    }
     const o = {
       steps: options.steps ?? learnDefaults.steps, gamma: options.gamma ?? learnDefaults.gamma, tolerance: options.tolerance,
       clip: options.clip, onStep: options.onStep,

@@ -33,6 +33,7 @@ function f(activation: GroupActivation, slope: number, x: number): number {
     case "gelu": return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
     case "leakyRelu": return x > 0 ? x : slope * x;
     case "relu": return Math.max(0, x);
+    case "hardSigmoid": return Math.min(Math.max(x, 0), 1);
   }
 }
 

@@ -22,6 +22,15 @@ export interface EnergyTerm {
   addParameterGradient(state: PCGraphState, gradients: Map<string, Tensor>, scale: number): void;
   /** Per-group error norms for the step stream: sqrt(sum of squares / B). */
   errorNorms?(state: PCGraphState, out: Record<string, number>): void;
+  /**
+   * For a term whose values live in a box (the Hopfield energy's hard-sigmoid units in [0, 1]):
+   * replaces the total dF/dX of those groups, once every term has added to it, by the
+   * projected gradient X - P(X - dF/dX). A step of gamma <= 1 then stays in the box and the
+   * residual is 0 exactly at a constrained fixed point.
+   */
+  projectValueGradient?(state: PCGraphState): void;
+  /** The starting value of a free group for init "forward" (its prediction, its drive), or null when it has none. */
+  forwardValue?(state: PCGraphState, group: Group): Tensor | null;
 }
 
 /** F = the sum of the terms. */
@@ -48,6 +57,7 @@ export class Energy {
     const k = state.backend;
     for (const g of state.groups) if (state.moves(g)) { const t = state.gradient(g); k.fill(t.size, 0, t.address); }
     for (const term of this.terms) term.addValueGradient(state);
+    for (const term of this.terms) term.projectValueGradient?.(state);
     for (const g of state.groups) {
       const mask = state.freeMask(g);
       if (mask) { const t = state.gradient(g); k.mul(t.size, t.address, mask.address, t.address); }
@@ -58,6 +68,11 @@ export class Energy {
   parameterGradient(state: PCGraphState, gradients: Map<string, Tensor>, scale: number): void {
     const k = state.backend;
     for (const t of gradients.values()) k.fill(t.size, 0, t.address);
+    this.addParameterGradient(state, gradients, scale);
+  }
+
+  /** gradients[theta] += scale * dF/dtheta (e.g. the second phase of a contrast). Call `prepare` first. */
+  addParameterGradient(state: PCGraphState, gradients: Map<string, Tensor>, scale: number): void {
     for (const term of this.terms) term.addParameterGradient(state, gradients, scale);
   }
 
@@ -101,6 +116,11 @@ export class PredictionErrors implements EnergyTerm {
       this.stamps.set(state, (s = { staticPart: new Float64Array(n).fill(-1), prediction: new Float64Array(n).fill(-1), error: new Float64Array(n).fill(-1) }));
     }
     return s;
+  }
+
+  /** init "forward": a group's prediction (null for a root). */
+  forwardValue(state: PCGraphState, t: Group): Tensor | null {
+    return t.inEdges.length === 0 ? null : this.prediction(state, t);
   }
 
   /** MU_t, brought up to date. */

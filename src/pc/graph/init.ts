@@ -1,14 +1,15 @@
 // Starting values of the free units before a relaxation (docs/pc-graphs.md):
 //   "forward": each free group, in an order where sources come first when the edges allow
 //              (cycles are cut at the first group met), takes its prediction from the values
-//              set so far — the feedforward pass above clamped roots of a feedforward graph;
+//              set so far — the feedforward pass above clamped roots of a feedforward graph
+//              (an energy term's `forwardValue`: for the Hopfield energy, its drive);
 //   "zeros", a constant, or a seeded normal distribution.
 // Clamped units are never written.
 import { InvalidArgumentError } from "../../backend/errors.js";
 import { Random } from "../../random.js";
 import { withScratch } from "../../scratch.js";
 import type { Tensor } from "../../tensor.js";
-import { PredictionErrors, type Energy } from "./energy.js";
+import type { Energy } from "./energy.js";
 import type { PCGraphState } from "./state.js";
 import type { Group } from "./topology.js";
 
@@ -65,16 +66,16 @@ export function initializeValues(state: PCGraphState, energy: Energy, init: Valu
   const targets = (groups ?? [...state.groups]).filter((g) => state.moves(g));
   const k = state.backend;
   if (init === "forward") {
-    const predictions = energy.find(PredictionErrors);
-    if (!predictions) throw new InvalidArgumentError('init "forward" needs the prediction-error term in the energy');
+    const predictions = energy.terms.find((t) => t.forwardValue !== undefined);
+    if (!predictions) throw new InvalidArgumentError('init "forward" needs a term with forward values in the energy (the prediction errors or the Hopfield energy)');
     for (const g of targets)
       withScratch(k, [state.batch, g.size], (zero) => {
         k.fill(zero.size, 0, zero.address);
         writeFreeUnits(state, g, zero);
       });
     for (const g of forwardOrder(state, targets)) {
-      if (g.inEdges.length === 0) continue; // a free root keeps 0
-      writeFreeUnits(state, g, predictions.prediction(state, g));
+      const value = predictions.forwardValue!(state, g);
+      if (value) writeFreeUnits(state, g, value); // a free root keeps 0
     }
     return;
   }

@@ -5,9 +5,9 @@
 import { InvalidArgumentError, PcgraphError, ShapeError } from "../../backend/errors.js";
 
 /** Activation f of a group: its value enters the predictions of other groups as f(x). */
-export type GroupActivation = "identity" | "tanh" | "relu" | "leakyRelu" | "sigmoid" | "softplus" | "gelu";
+export type GroupActivation = "identity" | "tanh" | "relu" | "leakyRelu" | "sigmoid" | "softplus" | "gelu" | "hardSigmoid";
 /** Every `GroupActivation`. */
-export const groupActivations: readonly GroupActivation[] = ["identity", "tanh", "relu", "leakyRelu", "sigmoid", "softplus", "gelu"];
+export const groupActivations: readonly GroupActivation[] = ["identity", "tanh", "relu", "leakyRelu", "sigmoid", "softplus", "gelu", "hardSigmoid"];
 
 /** A group of a PC graph spec: its name, size (units) and activation, and whether its prediction has a bias. */
 export interface GroupSpec {
