@@ -88,3 +88,15 @@ export { visibleMask, completeImages, completionError, denoiseImages, denoisingE
 export { encodePCGraphCheckpoint, decodePCGraphCheckpoint, type PCGraphCheckpointData, type DecodedPCGraphCheckpoint } from "./train/checkpoint.js";
 export { energyCurvesSvg, type EnergySeries } from "./train/energy-plot.js";
 export type { ParameterSet } from "./train/optimizers.js";
+
+// Energy-based learning: the Hopfield energy and the nudged loss as PC-graph energy terms,
+// EqProp and CHL as schedules, and their float64 oracle
+export { EnergyBasedNetwork, layeredNetwork, hopfieldEnergy, nudgedPCEnergy, energyBasedQueryDefaults, type EnergyBasedOptions } from "./train/energy-based.js";
+export { equilibriumDefaults, type EquilibriumSettings, type EquilibriumLearningResult } from "./train/equilibrium-learning.js";
+export { HopfieldEnergy } from "./pc/graph/hopfield.js";
+export { NudgedLoss } from "./pc/graph/nudge.js";
+export {
+  equilibriumGradient, checkEquilibriumOptions, equilibriumAlgorithms, type EquilibriumAlgorithm, type EquilibriumOptions, type EquilibriumResult,
+  type Nudging, type ChlClamp, type NonConvergence, type PhaseSettings, type PhaseResult,
+} from "./pc/graph/equilibrium.js";
+export { equilibriumReference, solveEquilibrium, clampedResponseReference, type EquilibriumProblem, type EquilibriumReference } from "./reference/equilibrium.js";

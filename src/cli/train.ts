@@ -11,6 +11,7 @@ import { createOptimizer, optimizerKinds, scheduledLearningRate, type OptimizerC
 import { trainingCurvesSvg } from "../train/plot.js";
 import { UsageError, type CommandSpec, type FlagSpec } from "./args.js";
 import { loadData, type LoadedData } from "./data.js";
+import { checkEnergyBasedFlags, energyBasedAlgorithms, energyBasedFlags, energyBasedTrainCommand } from "./ebm-train.js";
 import { chooseModel } from "./models.js";
 import { ProgressReporter } from "./progress.js";
 import { checkRunFolder, defaultRunFolder, makeRunFolder, modelId, readRunRecord, type RunRecord } from "./runs.js";
@@ -36,17 +37,19 @@ export const trainingFlags: FlagSpec[] = [
 
 export const trainSpec: CommandSpec = {
   name: "train",
-  summary: "train a model with Z-IL, BP, IL or FPA",
+  summary: "train a model with Z-IL, BP, IL or FPA, or an energy-based network with EqProp or CHL",
   usage: "pcgraph train [options]",
   flags: [
     { name: "model", type: "string", values: ["mlp", "cnn"], orPath: true, meta: "mlp|cnn|FILE.json", help: "Model: the MLP, the CNN or a graph spec file", defaultText: "mlp" },
-    { name: "algo", type: "string", values: algorithms, help: "Learning algorithm", defaultText: "zil" },
+    { name: "algo", type: "string", values: [...algorithms, ...energyBasedAlgorithms], help: "Learning algorithm (eqprop, chl: a layered energy-based network)", defaultText: "zil" },
     { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data: the bundled MNIST digits, a directory of IDX files or a CSV file (label in the last column)", defaultText: "mnist" },
     ...trainingFlags,
     { name: "out", type: "string", meta: "DIR", help: "Output directory (never one holding another run's checkpoint)", defaultText: "runs/<model>[-<data>]-<algo>-seed<seed>; when resuming, the checkpoint's" },
     { name: "resume", type: "string", meta: "CHECKPOINT", help: "Continue the run saved in this checkpoint: its model, data, seed, algorithm, batch size and optimizer (flags that differ are refused)" },
+    ...energyBasedFlags,
   ],
-  details: "Progress goes to stderr. Writes checkpoint.ckpt (after every epoch), curves.svg and history.json to the output directory.\n" +
+  details: "Progress goes to stderr. Writes checkpoint.ckpt (after every epoch), curves.svg and history.json to the output directory\n" +
+    "(eqprop and chl: checkpoint.ckpt and history.json).\n" +
     "Ctrl-C stops after the current batch and saves a checkpoint that --resume continues exactly.",
 };
 
@@ -240,6 +243,8 @@ function resumedRun(flags: Flags, path: string, checkpoint: ResumableCheckpoint)
 }
 
 export async function trainCommand(flags: Flags, out: (line: string) => void): Promise<number> {
+  checkEnergyBasedFlags(flags, (flags.algo as string | undefined) ?? "zil");
+  if (flags.algo === "eqprop" || flags.algo === "chl") return energyBasedTrainCommand(flags, out);
   const backend = flags.backend as BackendName | undefined;
   const resumePath = typeof flags.resume === "string" ? flags.resume : undefined;
   const resume = resumePath ? loadCheckpoint(resumePath, { backend }) : undefined;

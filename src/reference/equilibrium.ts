@@ -125,15 +125,36 @@ class SampleNetwork {
     }
   }
 
-  /** D = b + C rho(z). */
+  private moving: number[] = [];
+  private staticDrive = new Float64Array(0);
+
+  /**
+   * Fixes the units that do not move (their values as in z) for the solves that follow: their
+   * part of the drive is summed once, so a drive costs (moving units)^2, not N^2.
+   */
+  freeze(z: Float64Array, movable: (i: number) => boolean): void {
+    const n = this.n;
+    this.moving = [];
+    for (let i = 0; i < n; i++) if (movable(i)) this.moving.push(i);
+    const fixed: number[] = [];
+    for (let j = 0; j < n; j++) if (!movable(j)) fixed.push(j);
+    this.staticDrive = new Float64Array(n);
+    for (const i of this.moving) {
+      let s = this.bias[i];
+      for (const j of fixed) s += this.coupling[i * n + j] * this.rho[j].f(z[j]);
+      this.staticDrive[i] = s;
+    }
+  }
+
+  /** D = b + C rho(z) on the moving units (0 elsewhere; call freeze first). */
   drive(z: Float64Array): Float64Array {
     const n = this.n;
-    const r = z.map((v, i) => this.rho[i].f(v));
-    const d = Float64Array.from(this.bias);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += this.coupling[i * n + j] * r[j];
-      d[i] += s;
+    const d = new Float64Array(n);
+    const r = this.moving.map((j) => this.rho[j].f(z[j]));
+    for (const i of this.moving) {
+      let s = this.staticDrive[i];
+      this.moving.forEach((j, k) => (s += this.coupling[i * n + j] * r[k]));
+      d[i] = s;
     }
     return d;
   }
@@ -281,6 +302,7 @@ function solveSample(net: SampleNetwork, z: Float64Array, outputUnits: number[],
   const gamma = o.gamma ?? 0.5;
   const outputSet = new Set(outputUnits);
   const movable = (i: number) => net.free[i] && !clampOutput.has(i);
+  net.freeze(z, movable);
   const step = (g: Float64Array) => {
     for (let i = 0; i < net.n; i++) {
       if (!movable(i)) continue;

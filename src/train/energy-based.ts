@@ -9,7 +9,7 @@ import { PCGraphModel, type PCGraphModelOptions } from "../pc/graph/model.js";
 import { NudgedLoss } from "../pc/graph/nudge.js";
 import type { GroupActivation, PCGraphSpec } from "../pc/graph/topology.js";
 import { PCGraph, type Query, type QueryResult, type QueryStep, type LearnOptions } from "./pc-graph.js";
-import type { ParameterUpdater, LearningResult } from "../pc/graph/schedules.js";
+import type { ParameterUpdater } from "../pc/graph/schedules.js";
 import type { QueryClamps } from "../pc/graph/query.js";
 import type { EquilibriumLearningResult } from "./equilibrium-learning.js";
 import { equilibriumDefaults } from "./equilibrium-learning.js";
@@ -105,11 +105,11 @@ export class EnergyBasedNetwork extends PCGraph {
   }
 
   /** One learning step by EqProp (default) or CHL. */
-  learn(batch: QueryClamps, updater: ParameterUpdater, options: LearnOptions = {}): LearningResult | EquilibriumLearningResult {
+  learn(batch: QueryClamps, updater: ParameterUpdater, options: LearnOptions = {}): EquilibriumLearningResult {
     const algorithm = options?.algorithm ?? "eqprop";
     if (algorithm === "pc" || algorithm === "ipc")
       throw new InvalidArgumentError(`an energy-based network learns by "eqprop" or "chl", not ${JSON.stringify(algorithm)} (PC and iPC need the prediction-error energy)`);
-    return super.learn(batch, updater, { ...options, algorithm });
+    return super.learn(batch, updater, { ...options, algorithm }) as EquilibriumLearningResult;
   }
 
   /** Trains on a dataset (see PCGraphFitOptions); the algorithm defaults to EqProp, the labels are the output's target. */

@@ -16,7 +16,7 @@ import type { PCGraph } from "./pc-graph.js";
 
 /** EqProp and CHL settings of a learning step or a fit. */
 export interface EquilibriumSettings {
-  /** Nudging strength (default 0.5; CHL's full clamp has none). */
+  /** Nudging strength (default 1; CHL's full clamp has none). */
   beta?: number;
   /** EqProp: "symmetric" (default) or "one-sided". */
   nudging?: Nudging;
@@ -29,7 +29,7 @@ export interface EquilibriumSettings {
   onWarning?: (message: string) => void;
 }
 
-export const equilibriumDefaults = { beta: 0.5, steps: 40, gamma: 0.5 } as const;
+export const equilibriumDefaults = { beta: 1, steps: 60, gamma: 0.5 } as const;
 
 export interface EquilibriumLearningResult extends LearningResult {
   /** The cost at the free fixed point per sample (the loss the update descends). */

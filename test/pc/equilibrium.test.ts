@@ -174,7 +174,11 @@ function flatten(model: PCGraphModel, gradients: Map<string, Tensor | Float64Arr
   return Float64Array.from(out);
 }
 
-const norm = (a: ArrayLike<number>) => Math.sqrt(Array.prototype.reduce.call(a, (s: number, v: number) => s + v * v, 0) as number);
+function norm(a: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * a[i];
+  return Math.sqrt(sum);
+}
 const relativeError = (a: Float64Array, b: Float64Array) => norm(a.map((v, i) => v - b[i])) / norm(b);
 
 /** Least-squares slope of log10(error) against log10(beta). */

@@ -15,7 +15,7 @@ import { makeDataset, type Dataset } from "../../src/train/data/dataset.js";
 import { EnergyBasedNetwork, layeredNetwork, nudgedPCEnergy } from "../../src/train/energy-based.js";
 import { createOptimizer } from "../../src/train/optimizers.js";
 import { PCGraph } from "../../src/train/pc-graph.js";
-import type { PCGraphCheckpoint } from "../../src/train/pc-graph-fit.js";
+import type { PCGraphCheckpoint, PCGraphFitOptions } from "../../src/train/pc-graph-fit.js";
 import { randomArray } from "../arbitraries.js";
 import { leakChecked } from "../util/leaks.js";
 
@@ -76,7 +76,7 @@ ebm("the per-step stream reports every phase (step 0 is each phase's start), ene
 
 ebm("fit trains an energy-based network by EqProp (symmetric, one-sided) and by CHL, and nudged PC through the same interface", leakChecked(async () => {
   const data = { train: toyData(64, 1), test: toyData(32, 2) };
-  const runs: [string, PCGraph, { equilibrium?: object }][] = [
+  const runs: [string, PCGraph, Partial<PCGraphFitOptions>][] = [
     ["EqProp symmetric", new EnergyBasedNetwork(layeredNetwork([6, 8, 2]), { seed: 1 }), { equilibrium: { beta: 0.5 } }],
     ["EqProp one-sided", new EnergyBasedNetwork(layeredNetwork([6, 8, 2]), { seed: 1 }), { equilibrium: { beta: 0.5, nudging: "one-sided" } }],
     ["CHL", new EnergyBasedNetwork(layeredNetwork([6, 8, 2]), { seed: 1 }), { algorithm: "chl" }],
