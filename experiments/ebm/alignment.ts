@@ -203,7 +203,8 @@ export function runAlignment(o: AlignmentOptions): AlignmentResult {
     ...notes.map((n) => `- ${n}`),
     `- relaxation: gradient descent with gamma 0.5 (nudged PC 0.2) to a residual of ${o.tolerance.f64} (float64) or ${o.tolerance.f32} (float32).`,
   ].join("\n");
-  const series: LogLogSeries[] = o.backends.flatMap((backend) => methods.map((m) => ({
+  const series: LogLogSeries[] = o.backends.flatMap((backend) => methods.map((m, colour) => ({
+    colour,
     label: `${m.name}${o.backends.length > 1 ? (backend === "reference-f64" ? " (f64)" : " (f32)") : ""}`,
     dashed: backend !== "reference-f64",
     points: o.betas.map((beta) => [beta, rows.find((r) => r.method === m.name && r.backend === backend && r.beta === beta)!.relativeError] as [number, number]),

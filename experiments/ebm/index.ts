@@ -6,7 +6,7 @@
 //      the bundled digits and on Fashion-MNIST (subsampled to the same size).
 // Writes <out>/results.md and <out>/alignment.svg and prints the same tables. Fixed seeds.
 //
-//   npm run experiment:ebm                 the full run (about 5-10 minutes on 2 busy cores)
+//   npm run experiment:ebm                 the full run (about 2.5 minutes on a quiet 2-core machine, 6 under load)
 //   npm run experiment:ebm -- --smoke      small sizes, seconds (the version npm test runs)
 //   options: --out DIR (default docs/ebm), --epochs N (default 10), --parts alignment,training,
 //            --datasets mnist,fashion-mnist

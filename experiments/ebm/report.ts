@@ -18,6 +18,8 @@ export interface LogLogSeries {
   label: string;
   points: [number, number][];
   dashed?: boolean;
+  /** Colour of the series (default its position); series that share one differ by dash. */
+  colour?: number;
 }
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
@@ -49,7 +51,7 @@ export function logLogSvg(series: LogLogSeries[], o: { title: string; xLabel: st
     `<text x="${(left + right) / 2}" y="${height - 14}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`,
     `<text transform="translate(18 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(o.yLabel)}</text>`);
   series.forEach((s, i) => {
-    const colour = COLOURS[i % COLOURS.length];
+    const colour = COLOURS[(s.colour ?? i) % COLOURS.length];
     const points = s.points.filter(([x, y]) => x > 0 && y > 0 && Number.isFinite(y));
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
     out.push(`<g class="series"><polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ")}"/>`);
