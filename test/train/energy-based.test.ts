@@ -17,7 +17,7 @@ import { createOptimizer } from "../../src/train/optimizers.js";
 import { PCGraph } from "../../src/train/pc-graph.js";
 import type { PCGraphCheckpoint, PCGraphFitOptions } from "../../src/train/pc-graph-fit.js";
 import { randomArray } from "../arbitraries.js";
-import { leakChecked } from "../util/leaks.js";
+import { leakFree } from "../util/leaks.js";
 
 const ebm = suite("energy-based networks");
 
@@ -37,7 +37,7 @@ const sensory = Float64Array.from(randomArray(4 * 6, 3).map((v) => 0.5 * (v + 1)
 const label = Float64Array.from({ length: 8 }, (_, i) => (i % 2 === Math.floor(i / 2) % 2 ? 1 : 0));
 const noUpdate = { step: () => {} };
 
-ebm("learn applies the optimizer to the EqProp estimate; the state ends at the free fixed point; queries read it", leakChecked(() => {
+ebm("learn applies the optimizer to the EqProp estimate; the state ends at the free fixed point; queries read it", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 1, backend: "reference-f64" });
   const before = net.getWeights();
   const optimizer = createOptimizer({ kind: "sgd", learningRate: 0.1 });
@@ -61,7 +61,7 @@ ebm("learn applies the optimizer to the EqProp estimate; the state ends at the f
   net.dispose();
 }));
 
-ebm("the per-step stream reports every phase (step 0 is each phase's start), energy and the force on each group", leakChecked(() => {
+ebm("the per-step stream reports every phase (step 0 is each phase's start), energy and the force on each group", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 1 });
   const events: { phase?: string; step: number; energy: number; keys: string[] }[] = [];
   net.learn({ clamp: { sensory, label } }, noUpdate, {
@@ -74,7 +74,7 @@ ebm("the per-step stream reports every phase (step 0 is each phase's start), ene
   net.dispose();
 }));
 
-ebm("fit trains an energy-based network by EqProp (symmetric, one-sided) and by CHL, and nudged PC through the same interface", leakChecked(async () => {
+ebm("fit trains an energy-based network by EqProp (symmetric, one-sided) and by CHL, and nudged PC through the same interface", leakFree(async () => {
   const data = { train: toyData(64, 1), test: toyData(32, 2) };
   const runs: [string, PCGraph, Partial<PCGraphFitOptions>][] = [
     ["EqProp symmetric", new EnergyBasedNetwork(layeredNetwork([6, 8, 2]), { seed: 1 }), { equilibrium: { beta: 0.5 } }],
@@ -92,7 +92,7 @@ ebm("fit trains an energy-based network by EqProp (symmetric, one-sided) and by 
   }
 }));
 
-ebm("an interrupted EqProp fit resumed from its checkpoint ends with the same weights, bit for bit", leakChecked(async () => {
+ebm("an interrupted EqProp fit resumed from its checkpoint ends with the same weights, bit for bit", leakFree(async () => {
   const spec = layeredNetwork([6, 4, 2]);
   const data = { train: toyData(40, 5) };
   const options = { algorithm: "eqprop" as const, epochs: 3, batchSize: 8, optimizer: { kind: "adam" as const, learningRate: 0.02 }, seed: 9, steps: 20, equilibrium: { beta: 0.3, onWarning: () => {} } };
@@ -123,7 +123,7 @@ ebm("an interrupted EqProp fit resumed from its checkpoint ends with the same we
 // Tolerance: float32 relaxation and the contrast G(x^beta) - G(x^-beta) of O(1) sums lose
 // ~1e-7 |G| / beta; at beta 0.1 the symmetric estimate's own O(beta^2) error is ~1e-2, so
 // within 5% of the float64 gradient; the float32 floor is stated in docs/energy-based.md.
-ebm("on the float32 wasm backend the EqProp estimate is within its O(beta^2) error of the float64 reference gradient", leakChecked(() => {
+ebm("on the float32 wasm backend the EqProp estimate is within its O(beta^2) error of the float64 reference gradient", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 2, backend: "wasm-simd" });
   net.learn({ clamp: { sensory, label } }, noUpdate, { steps: 2000, gamma: 0.5, tolerance: 1e-6, equilibrium: { beta: 0.1, nonConvergence: "error" } });
   const weights = net.getWeights();
@@ -138,7 +138,7 @@ ebm("on the float32 wasm backend the EqProp estimate is within its O(beta^2) err
   net.dispose();
 }));
 
-ebm("long runs keep flat memory: EqProp, CHL and queries allocate nothing after warm-up", leakChecked(() => {
+ebm("long runs keep flat memory: EqProp, CHL and queries allocate nothing after warm-up", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 8, 2]), { seed: 1, backend: "wasm-simd" });
   const optimizer = createOptimizer({ kind: "adam", learningRate: 1e-3 });
   const round = () => {
@@ -170,7 +170,7 @@ function throwsTyped(fn: () => unknown, kind: abstract new (...args: never[]) =>
   assert.unreachable(`expected ${kind.name} matching ${pattern}`);
 }
 
-ebm("beta of 0, negative or not finite is a typed error naming beta, and changes nothing", leakChecked(() => {
+ebm("beta of 0, negative or not finite is a typed error naming beta, and changes nothing", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 1 });
   net.learn({ clamp: { sensory, label } }, noUpdate, { steps: 5, equilibrium: { nonConvergence: "ignore" } });
   const weights = net.getWeights();
@@ -190,7 +190,7 @@ ebm("beta of 0, negative or not finite is a typed error naming beta, and changes
   net.dispose();
 }));
 
-ebm("asymmetric weights are refused: both directions of a pair, and lateral weights that are not symmetric", leakChecked(() => {
+ebm("asymmetric weights are refused: both directions of a pair, and lateral weights that are not symmetric", leakFree(() => {
   const before = memory().numTensors;
   throwsTyped(() => new EnergyBasedNetwork({ groups: [{ name: "sensory", size: 3 }, { name: "label", size: 2 }], edges: [{ from: "sensory", to: "label" }, { from: "label", to: "sensory" }] }),
     TopologyError, /edges sensory->label and label->sensory both couple the pair: .*one symmetric weight per pair/);
@@ -209,7 +209,7 @@ ebm("asymmetric weights are refused: both directions of a pair, and lateral weig
   net.dispose();
 }));
 
-ebm("an energy-based network refuses PC and iPC; EqProp needs a nudged loss and the target", leakChecked(() => {
+ebm("an energy-based network refuses PC and iPC; EqProp needs a nudged loss and the target", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 1 });
   throwsTyped(() => net.learn({ clamp: { sensory, label } }, noUpdate, { algorithm: "pc" }), InvalidArgumentError, /learns by "eqprop" or "chl", not "pc"/);
   throwsTyped(() => net.learn({ clamp: { sensory } }, noUpdate), InvalidArgumentError, /no data for the nudged group "label"/);
@@ -223,7 +223,7 @@ ebm("an energy-based network refuses PC and iPC; EqProp needs a nudged loss and 
   plain.dispose();
 }));
 
-ebm("a relaxation that does not converge is reported with its residual: a warning, a RelaxationError, or nothing, as asked", leakChecked(() => {
+ebm("a relaxation that does not converge is reported with its residual: a warning, a RelaxationError, or nothing, as asked", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 1 });
   const warnings: string[] = [];
   const result = net.learn({ clamp: { sensory, label } }, noUpdate, { steps: 2, tolerance: 1e-9, equilibrium: { onWarning: (m) => warnings.push(m) } });
