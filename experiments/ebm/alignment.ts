@@ -17,7 +17,8 @@ import { subset, shuffledIndices, oneHot, type Dataset } from "../../src/train/d
 import { EnergyBasedNetwork, layeredNetwork, nudgedPCEnergy } from "../../src/train/energy-based.js";
 import type { LearnOptions } from "../../src/train/pc-graph.js";
 import { PCGraph } from "../../src/train/pc-graph.js";
-import { logLogSvg, markdownTable, type LogLogSeries } from "./report.js";
+import { markdownTable } from "./report.js";
+import { lineChartSvg, type SeriesStyle } from "../../src/train/plot.js";
 
 export interface AlignmentOptions {
   data: Dataset;
@@ -203,16 +204,35 @@ export function runAlignment(o: AlignmentOptions): AlignmentResult {
     ...notes.map((n) => `- ${n}`),
     `- relaxation: gradient descent with gamma 0.5 (nudged PC 0.2) to a residual of ${o.tolerance.f64} (float64) or ${o.tolerance.f32} (float32).`,
   ].join("\n");
-  const series: LogLogSeries[] = o.backends.flatMap((backend) => methods.map((m, colour) => ({
-    colour,
-    label: `${m.name}${o.backends.length > 1 ? (backend === "reference-f64" ? " (f64)" : " (f32)") : ""}`,
-    dashed: backend !== "reference-f64",
-    points: o.betas.map((beta) => [beta, rows.find((r) => r.method === m.name && r.backend === backend && r.beta === beta)!.relativeError] as [number, number]),
-  })));
-  const svg = logLogSvg(series, { title: `Gradient error against beta (784-${o.hidden}-${classes}, MNIST batch of ${o.batch})`, xLabel: "beta", yLabel: "relative error to the oracle" });
+  const svg = alignmentChart(rows, methods.map((m) => m.name), o.backends, o.betas, `784-${o.hidden}-${classes}, MNIST batch of ${o.batch}`);
   return { rows, notes, markdown, svg };
 }
 
+const METHOD_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+
+/**
+ * The relative error of each method against beta on log-log axes (the shared line chart): one
+ * colour per method, float64 solid and float32 dashed.
+ */
+export function alignmentChart(rows: AlignmentRow[], methods: string[], backends: readonly string[], betas: number[], network: string): string {
+  const labels: string[] = [];
+  const styles: Record<string, SeriesStyle> = {};
+  const series: [number, number][][] = [];
+  for (const backend of backends)
+    methods.forEach((method, i) => {
+      const label = `${method}${backends.length > 1 ? (backend === "reference-f64" ? " (f64)" : " (f32)") : ""}`;
+      labels.push(label);
+      styles[label] = { colour: METHOD_COLOURS[i % METHOD_COLOURS.length], dash: backend === "reference-f64" ? "" : "7 5", width: 2 };
+      series.push(betas.map((beta) => [beta, rows.find((r) => r.method === method && r.backend === backend && r.beta === beta)!.relativeError]));
+    });
+  return lineChartSvg([{ title: "relative error to the oracle", series }], {
+    title: "Gradient error against beta", subtitle: `${network}; float64 solid, float32 dashed`,
+    labels, styles, logX: true, logY: true, xLabel: "beta", yLabel: "relative error |estimate - oracle| / |oracle|",
+    panelWidth: 760, panelHeight: 460,
+  });
+}
+
+/** Least-squares slope of log10(error) against log10(beta). */
 export function fittedSlope(betas: number[], errors: number[]): number {
   const lx = betas.map(Math.log10);
   const ly = errors.map(Math.log10);

@@ -10,16 +10,17 @@
 //   npm run experiment:ebm -- --smoke      small sizes, seconds (the version npm test runs)
 //   options: --out DIR (default docs/ebm), --epochs N (default 10), --parts alignment,training,
 //            --datasets mnist,fashion-mnist
-import { writeFileSync, mkdirSync, renameSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ready } from "../../src/backend/load.js";
 import { fashionMnistAvailable, loadFashionMnist } from "../../src/node/fashion-mnist.js";
+import { writeFileAtomic } from "../../src/node/files.js";
 import { shuffledIndices, subset, trainTestSplit, type Dataset } from "../../src/train/data/dataset.js";
 import { loadBundledMnist } from "../../src/train/data/mnist.js";
 import { runAlignment } from "./alignment.js";
-import { hostLine } from "./report.js";
+import { hostLine } from "../../src/node/host.js";
 import { energyBasedSettings, nudgedPCSettings, runTraining, backpropRate } from "./training.js";
 
 export interface ExperimentOptions {
@@ -29,11 +30,6 @@ export interface ExperimentOptions {
   parts: string[];
   datasets: string[];
   log(line: string): void;
-}
-
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
 }
 
 /** The first `size` samples of a seeded permutation. */
@@ -57,7 +53,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
       data: digits, hidden, batch, seed: 1, betas: o.smoke ? [1, 0.1, 0.01] : [1, 0.1, 0.01, 0.001, 0.0001],
       tolerance: { f64: 1e-12, f32: 1e-6 }, backends: ["reference-f64", "wasm-simd"], log: o.log,
     });
-    writeAtomic(join(o.out, "alignment.svg"), result.svg);
+    writeFileAtomic(join(o.out, "alignment.svg"), result.svg);
     report.push("## Gradient alignment against beta", "", result.markdown, "", "![relative error against beta](alignment.svg)", "");
     o.log(result.markdown);
   }
@@ -92,7 +88,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
   const seconds = (performance.now() - started) / 1000;
   report.push(`Total time ${seconds.toFixed(0)} s.`, "");
   const text = report.join("\n");
-  writeAtomic(join(o.out, "results.md"), text);
+  writeFileAtomic(join(o.out, "results.md"), text);
   o.log(`\nwrote ${join(o.out, "results.md")} (${seconds.toFixed(0)} s)`);
   return text;
 }

@@ -76,6 +76,8 @@ interface Panel {
   yRange?: [number, number];
   /** Logarithmic x axis (every x > 0). */
   logX?: boolean;
+  /** Logarithmic y axis (points with y <= 0 are left out). */
+  logY?: boolean;
   /** Style overrides per series (by index). */
   styles?: (SeriesStyle | undefined)[];
 }
@@ -107,15 +109,45 @@ export function logTicks(low: number, high: number): number[] {
   return ticks;
 }
 
+/**
+ * Ticks of a logarithmic axis over [low, high]: 1, 2, 5 x 10^k over at most three decades,
+ * the powers of ten alone over more (so the labels do not crowd).
+ */
+export function logAxisTicks(low: number, high: number): number[] {
+  if (!(low > 0) || !(high >= low)) return [];
+  if (Math.log10(high / low) <= 3) return logTicks(low, high);
+  const ticks: number[] = [];
+  for (let e = Math.ceil(Math.log10(low) - 1e-9); e <= Math.floor(Math.log10(high) + 1e-9); e++) ticks.push(Number((10 ** e).toPrecision(12)));
+  return ticks;
+}
+
+/** A tick label on a log axis: plain between 0.001 and 10,000, else 1e-6 style. */
+function logTickLabel(v: number): string {
+  if (v >= 1e-3 && v < 1e4) return String(v);
+  const [mantissa, exponent] = v.toExponential().split("e");
+  return `${mantissa}e${Number(exponent)}`;
+}
+
+/** The 1, 2, 5 x 10^k value at or below v (at or above with `up`); powers of ten only with `decades`. */
+function logStop(v: number, up: boolean, decades: boolean): number {
+  const e = Math.floor(Math.log10(v));
+  const stops = (decades ? [1, 10] : [1, 2, 5, 10]).map((m) => Number((m * 10 ** e).toPrecision(12)));
+  const tolerance = 1e-9 * v;
+  return up ? stops.find((s) => s >= v - tolerance)! : stops.filter((s) => s <= v + tolerance).pop()!;
+}
+
 function num(v: number): string {
   return Number(v.toFixed(2)).toString();
 }
 
-function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: number, maxX: number): string {
-  const left = x0 + 62;
-  const right = x0 + width - 16;
-  const top = y0 + 28;
-  const bottom = y0 + height - 46;
+/** A y axis: its ticks, their labels and the map from a value to a fraction of the height (0 at the bottom). */
+interface YAxis {
+  ticks: number[];
+  label(tick: number): string;
+  fraction(value: number): number;
+}
+
+function linearYAxis(panel: Panel): YAxis {
   const values = panel.points.flat().map((p) => p[1]);
   let low = values.length ? Math.min(...values) : 0;
   let high = values.length ? Math.max(...values) : 1;
@@ -133,30 +165,52 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
     if (panel.percent && low < 0) [low, high] = [0, panel.minYSpan];
     if (panel.percent && high > 100) [low, high] = [100 - panel.minYSpan, 100];
   }
-  let yTicks = niceTicks(low, high, 6);
+  let ticks = niceTicks(low, high, 6);
   // Every nice step divides 100, so the ticks that cover [low, high] lie within 0..100.
-  if (panel.percent) yTicks = yTicks.filter((t) => t >= 0 && t <= 100);
-  const yMin = yTicks[0];
-  const yMax = yTicks[yTicks.length - 1];
+  if (panel.percent) ticks = ticks.filter((t) => t >= 0 && t <= 100);
+  const yMin = ticks[0];
+  const yMax = ticks[ticks.length - 1];
+  const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
+  return { ticks, label: (t) => formatTick(t, step), fraction: (v) => (v - yMin) / (yMax - yMin || 1) };
+}
+
+/** A log y axis from the 1, 2, 5 x 10^k stop below the smallest positive value to the one above the largest (powers of ten over more than three decades). */
+function logYAxis(panel: Panel): YAxis {
+  const values = panel.points.flat().map((p) => p[1]).filter((v) => v > 0 && Number.isFinite(v));
+  let [low, high] = panel.yRange ?? [values.length ? Math.min(...values) : 1, values.length ? Math.max(...values) : 10];
+  if (!(low > 0)) low = values.length ? Math.min(...values) : 1;
+  if (!(high > low)) high = low * 10;
+  const decades = Math.log10(high / low) > 3;
+  const yMin = logStop(low, false, decades);
+  const yMax = Math.max(logStop(high, true, decades), yMin * 10);
+  const ticks = logAxisTicks(yMin, yMax);
+  return { ticks, label: logTickLabel, fraction: (v) => Math.log10(v / yMin) / Math.log10(yMax / yMin) };
+}
+
+function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: number, maxX: number): string {
+  const left = x0 + 62;
+  const right = x0 + width - 16;
+  const top = y0 + 28;
+  const bottom = y0 + height - 46;
+  const yAxis = panel.logY ? logYAxis(panel) : linearYAxis(panel);
   const xMin = panel.xMin;
   const log = panel.logX === true && xMin > 0;
   const xMax = log ? Math.max(maxX, xMin * 10) : Math.max(maxX, xMin + 1);
   const fx = (e: number) => (log ? Math.log10(e) : e);
   const sx = (e: number) => left + ((fx(e) - fx(xMin)) / (fx(xMax) - fx(xMin))) * (right - left);
-  const sy = (v: number) => bottom - ((v - yMin) / (yMax - yMin || 1)) * (bottom - top);
-  const step = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
+  const sy = (v: number) => bottom - yAxis.fraction(v) * (bottom - top);
   const out: string[] = [];
   out.push(`<g class="panel">`);
   out.push(`<text x="${num((left + right) / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`);
-  for (const t of yTicks) {
+  for (const t of yAxis.ticks) {
     const y = num(sy(t));
     out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(right)}" y2="${y}" stroke="#e6e6e6" stroke-width="1"/>`);
-    out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${formatTick(t, step)}</text>`);
+    out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${yAxis.label(t)}</text>`);
   }
   for (const e of panel.xTicks(log ? xMax : maxX)) {
     const x = num(sx(e));
     out.push(`<line x1="${x}" y1="${num(bottom)}" x2="${x}" y2="${num(bottom + 5)}" stroke="#333" stroke-width="1"/>`);
-    out.push(`<text x="${x}" y="${num(bottom + 18)}" text-anchor="middle" font-size="11">${e}</text>`);
+    out.push(`<text x="${x}" y="${num(bottom + 18)}" text-anchor="middle" font-size="11">${log ? logTickLabel(e) : e}</text>`);
   }
   out.push(`<rect x="${num(left)}" y="${num(top)}" width="${num(right - left)}" height="${num(bottom - top)}" fill="none" stroke="#333" stroke-width="1"/>`);
   out.push(`<text x="${num((left + right) / 2)}" y="${num(bottom + 38)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`);
@@ -164,7 +218,7 @@ function drawPanel(panel: Panel, x0: number, y0: number, width: number, height: 
   out.push(`<text x="${num(x0 + 16)}" y="${cy}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${cy})">${escapeXml(panel.yLabel)}</text>`);
   panel.points.forEach((drawn, i) => {
     const { colour, dash, width: strokeWidth } = styleOf(i, panel.styles?.[i]);
-    const points = log ? drawn.filter(([e]) => e > 0) : drawn;
+    const points = drawn.filter(([e, v]) => (!log || e > 0) && (!panel.logY || v > 0));
     const coords = points.map(([e, v]) => `${num(sx(e))},${num(sy(v))}`).join(" ");
     out.push(`<polyline class="series-${i}" points="${coords}" fill="none" stroke="${colour}" stroke-width="${strokeWidth}"` +
       `${dash ? ` stroke-dasharray="${dash}"` : ""} stroke-linejoin="round" stroke-linecap="round"/>`);
@@ -269,6 +323,8 @@ export interface LineChartOptions {
   styles?: Record<string, SeriesStyle>;
   /** Logarithmic x axis with ticks at 1, 2, 5 x 10^k (every x must be > 0). */
   logX?: boolean;
+  /** Logarithmic y axis (ticks at 1, 2, 5 x 10^k, or the powers of ten over more than three decades); y <= 0 is left out. */
+  logY?: boolean;
   /** A fixed y range for every panel (default: fit each panel's data). */
   yRange?: [number, number];
   xLabel: string;
@@ -305,11 +361,11 @@ export function lineChartSvg(panels: LinePanel[], options: LineChartOptions): st
   const xMin = xs.length ? Math.min(...xs) : options.logX ? 1 : 0;
   const maxX = xs.length ? Math.max(...xs) : xMin + 1;
   const integers = xs.every(Number.isInteger);
-  const xTicks = options.logX ? (max: number) => logTicks(xMin, max)
+  const xTicks = options.logX ? (max: number) => logAxisTicks(xMin, max)
     : (max: number) => niceTicks(xMin, max, 8).filter((t) => t >= xMin - 1e-9 && t <= max + 1e-9 && (!integers || Number.isInteger(t)));
   const drawn = panels.map((p, i) => drawPanel({
     title: p.title, yLabel: options.yLabel, percent: options.percent ?? false, xLabel: options.xLabel, xMin, xTicks, minYSpan: options.minYSpan,
-    yRange: options.yRange, logX: options.logX, styles,
+    yRange: options.yRange, logX: options.logX, logY: options.logY, styles,
     points: p.series.map((points) => points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))),
   }, (i % columns) * panelWidth, top + Math.floor(i / columns) * panelHeight, panelWidth, panelHeight, maxX));
   return [

@@ -24,7 +24,7 @@ test("npm run experiment:ebm -- --smoke writes results.md with the alignment and
     assert.is(memory().numTensors, before, "no tensor leaked");
     assert.equal(readdirSync(out).sort(), ["alignment.svg", "results.md"]);
     assert.is(readFileSync(join(out, "results.md"), "utf8"), report);
-    assert.match(report, /host: .* cores, load average/);
+    assert.match(report, /host: .* cores, .*load average/);
     for (const method of ["nudged PC", "EqProp one-sided", "EqProp symmetric", "CHL nudged"]) {
       assert.match(report, `| ${method} | float64 |`);
       assert.match(report, `| ${method} | float32 (wasm-simd) |`);
@@ -34,7 +34,8 @@ test("npm run experiment:ebm -- --smoke writes results.md with the alignment and
     assert.is(trainingTables.length, fashionMnistAvailable() ? 2 : 1);
     for (const table of trainingTables) for (const method of ["EqProp symmetric", "CHL", "nudged PC", "Z-IL", "BP"]) assert.match(table, `| ${method} |`);
     const svg = readFileSync(join(out, "alignment.svg"), "utf8");
-    assert.is((svg.match(/<g class="series">/g) ?? []).length, 8, "4 methods x 2 backends");
+    assert.is((svg.match(/<polyline class="series-\d+"/g) ?? []).length, 8, "4 methods x 2 backends");
+    assert.is((svg.match(/<g class="legend-entry">/g) ?? []).length, 8);
     assert.match(svg, ">EqProp symmetric (f64)</text>");
     assert.ok(lines.join("\n").includes(trainingTables[0]), "the printed log holds the tables");
   } finally {

@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { History } from "../../src/train/fit.js";
-import { escapeXml, lineChartSvg, logTicks, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
+import { escapeXml, lineChartSvg, logAxisTicks, logTicks, niceTicks, trainingCurvesSvg } from "../../src/train/plot.js";
 
 const test = suite("plot");
 
@@ -167,6 +167,30 @@ test("a long legend wraps onto more rows, and the panels move down to make room"
   assert.ok(ys.size > 1, "several legend rows");
   const rows = ys.size;
   assert.match(svg, new RegExp(`height="${50 + 20 * (rows - 1) + 20 + 300}"`));
+});
+
+test("log-log line charts: equal ratios are equal distances on both axes, decade ticks over a wide range, non-positive values left out", () => {
+  const betas = [1e-4, 1e-3, 1e-2, 1e-1, 1];
+  const svg = lineChartSvg([{ title: "error", series: [betas.map((b) => [b, 2 * b] as [number, number]), betas.map((b) => [b, b * b] as [number, number]), [[1e-2, 0], [1e-1, 0.5]]] }], {
+    title: "rates", labels: ["slope 1", "slope 2", "with a zero"], xLabel: "beta", yLabel: "error", logX: true, logY: true,
+  });
+  checkBalanced(svg);
+  const points = (i: number) => [...svg.matchAll(new RegExp(`<polyline class="series-${i}" points="([^"]+)"`, "g"))][0][1].split(" ").map((p) => p.split(",").map(Number));
+  const one = points(0);
+  const two = points(1);
+  const dx = one[1][0] - one[0][0];
+  const dy = one[0][1] - one[1][1];
+  for (let i = 1; i < 5; i++) {
+    assert.ok(Math.abs(one[i][0] - one[i - 1][0] - dx) < 0.05, "every decade of beta spans the same width");
+    assert.ok(Math.abs(one[i - 1][1] - one[i][1] - dy) < 0.05, "slope 1: every decade of error spans the same height");
+    assert.ok(Math.abs(two[i - 1][1] - two[i][1] - 2 * dy) < 0.05, "slope 2: twice that height per decade");
+  }
+  assert.is(points(2).length, 1, "the point at y = 0 is left out of a log axis");
+  // 1e-8 .. 2: powers of ten only, written compactly.
+  for (const tick of ["1e-8", "1e-4", "0.001", "1", "10"]) assert.match(svg, `>${tick}</text>`);
+  assert.not.match(svg, />2e-8<\/text>/);
+  assert.equal(logAxisTicks(1e-8, 10), [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 0.001, 0.01, 0.1, 1, 10]);
+  assert.equal(logAxisTicks(2, 1000), logTicks(2, 1000), "three decades or fewer: 1, 2, 5 ticks");
 });
 
 test("log ticks are 1, 2, 5 times powers of ten within the range", () => {
