@@ -1,46 +1,52 @@
 // `pcgraph train --algo eqprop|chl`: a layered energy-based network (features - hidden - classes,
-// one symmetric weight per pair of layers) trained by Equilibrium Propagation or CHL, with
-// progress, checkpoints (resumable, settings included) and history.json.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// one symmetric weight per pair of layers) trained by Equilibrium Propagation or CHL, with the
+// same run rules as every `train` run: the run's folder, a record of its model and data in
+// every checkpoint, resumption that refuses flags contradicting the checkpoint, curves.svg,
+// history.json and no empty folder after a failure. `pcgraph eval` reads these checkpoints
+// through `evaluateEnergyBasedCheckpoint`.
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { BackendName } from "../backend/load.js";
 import { loadPCGraphCheckpoint, savePCGraphCheckpoint } from "../node/checkpoint-files.js";
+import { writeFileAtomic } from "../node/files.js";
 import type { ChlClamp, Nudging } from "../pc/graph/equilibrium.js";
-import type { GroupActivation } from "../pc/graph/topology.js";
+import { groupActivations, type GroupActivation } from "../pc/graph/topology.js";
+import type { DecodedPCGraphCheckpoint } from "../train/checkpoint.js";
 import { EnergyBasedNetwork, layeredNetwork } from "../train/energy-based.js";
-import type { OptimizerConfig, OptimizerKind } from "../train/optimizers.js";
-import type { PCGraphCheckpoint, PCGraphHistory } from "../train/pc-graph-fit.js";
-import { UsageError, type FlagSpec } from "./args.js";
-import { loadData } from "./data.js";
-import { formatDuration } from "./progress.js";
-import { percent, trainingSettings, withSchedule } from "./train.js";
+import { scheduledLearningRate, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
+import { pcGraphCurves, type PCGraphCheckpoint, type PCGraphProgress } from "../train/pc-graph-fit.js";
+import { trainingCurvesSvg } from "../train/plot.js";
+import { UsageError } from "./args.js";
+import { isEnergyBasedProgress, type EnergyBasedAlgorithm } from "./ebm-flags.js";
+import { loadData, type LoadedData } from "./data.js";
+import { ProgressReporter } from "./progress.js";
+import { checkRunFolder, defaultRunFolder, makeRunFolder, readRunRecord, type RunRecord } from "./runs.js";
+import { percent, stretchedSchedule, trainingSettings, withSchedule, type TrainingSettings } from "./train.js";
 
-export const energyBasedAlgorithms = ["eqprop", "chl"] as const;
-export type EnergyBasedAlgorithm = (typeof energyBasedAlgorithms)[number];
+type Flags = Record<string, string | number | boolean>;
+
 const labels: Record<EnergyBasedAlgorithm, string> = { eqprop: "EqProp", chl: "CHL" };
-
-/** Flags of `train` that apply to --algo eqprop and chl only. */
-export const energyBasedFlags: FlagSpec[] = [
-  { name: "hidden", type: "string", meta: "N[,N...]", help: "eqprop/chl: hidden layer sizes of the layered network", defaultText: "256" },
-  { name: "activation", type: "string", values: ["hardSigmoid", "tanh"], help: "eqprop/chl: the units' activation rho", defaultText: "hardSigmoid" },
-  { name: "beta", type: "number", meta: "X", help: "eqprop/chl: nudging strength (CHL: with --clamp nudged)", defaultText: "eqprop 2, chl nudged 0.5" },
-  { name: "nudging", type: "string", values: ["symmetric", "one-sided"], help: "eqprop: nudge both ways (+beta, -beta) or one", defaultText: "symmetric" },
-  { name: "clamp", type: "string", values: ["full", "nudged"], help: "chl: clamp the output at the target, or beta of the way there", defaultText: "full" },
-  { name: "steps", type: "integer", min: 1, meta: "N", help: "eqprop/chl: relaxation steps of the free phase (twice that for test queries)", defaultText: "60" },
-  { name: "second-steps", type: "integer", min: 1, meta: "N", help: "eqprop/chl: relaxation steps of the nudged or clamped phase", defaultText: "30" },
-  { name: "gamma", type: "number", meta: "X", help: "eqprop/chl: relaxation step (<= 1 keeps hard-sigmoid units in [0, 1])", defaultText: "0.5" },
-];
 
 const defaultRates: Record<OptimizerKind, number> = { adam: 0.0005, momentum: 0.01, sgd: 0.05 };
 
-interface EnergyBasedSettings {
+/** The settings of an energy-based run, stored in its checkpoints as progress.energyBased. */
+export interface EnergyBasedSettings {
   hidden: number[];
   activation: GroupActivation;
+  /** EqProp's nudge, CHL's nudged clamp; absent for CHL's full clamp. */
   beta?: number;
   nudging?: Nudging;
   clamp?: ChlClamp;
+  /** Relaxation steps of the free phase (test queries take twice as many). */
   steps: number;
+  /** Relaxation steps of each nudged or clamped phase. */
   secondSteps: number;
   gamma: number;
+}
+
+/** The relaxation of the test queries of an energy-based run (what its training reported). */
+export function evaluationSettings(s: EnergyBasedSettings): { steps: number; gamma: number; tolerance: number } {
+  return { steps: 2 * s.steps, gamma: s.gamma, tolerance: 1e-3 };
 }
 
 function parseHidden(text: string): number[] {
@@ -49,109 +55,277 @@ function parseHidden(text: string): number[] {
   return sizes;
 }
 
-/** The settings from the flags, over those a resumed checkpoint stored. */
-function energyBasedSettings(flags: Record<string, string | number | boolean>, algorithm: EnergyBasedAlgorithm, stored?: Partial<EnergyBasedSettings>): EnergyBasedSettings {
+/** A new run's settings from the flags (defaults where a flag is absent). */
+function settingsFromFlags(flags: Flags, algorithm: EnergyBasedAlgorithm): EnergyBasedSettings {
   if (algorithm === "eqprop" && flags.clamp !== undefined) throw new UsageError("--clamp applies to --algo chl (EqProp nudges: --nudging)");
   if (algorithm === "chl" && flags.nudging !== undefined) throw new UsageError("--nudging applies to --algo eqprop (CHL clamps: --clamp)");
-  const clamp = (flags.clamp as ChlClamp | undefined) ?? stored?.clamp ?? (algorithm === "chl" ? "full" : undefined);
+  const clamp = (flags.clamp as ChlClamp | undefined) ?? (algorithm === "chl" ? "full" : undefined);
   if (algorithm === "chl" && clamp === "full" && flags.beta !== undefined) throw new UsageError("--beta applies to CHL with --clamp nudged (the full clamp holds the output at the target)");
-  const beta = (flags.beta as number | undefined) ?? stored?.beta ?? (algorithm === "chl" ? (clamp === "full" ? undefined : 0.5) : 2);
+  const beta = (flags.beta as number | undefined) ?? (algorithm === "chl" ? (clamp === "full" ? undefined : 0.5) : 2);
   if (beta !== undefined && !(beta > 0)) throw new UsageError(`--beta: expected a number > 0, got ${beta}`);
-  const gamma = (flags.gamma as number | undefined) ?? stored?.gamma ?? 0.5;
+  if (algorithm === "chl" && beta !== undefined && beta > 1) throw new UsageError(`--beta: CHL's nudged clamp moves the output beta of the way to the target, so beta must be in (0, 1], got ${beta}`);
+  const gamma = (flags.gamma as number | undefined) ?? 0.5;
   if (!(gamma > 0)) throw new UsageError(`--gamma: expected a number > 0, got ${gamma}`);
   return {
-    hidden: typeof flags.hidden === "string" ? parseHidden(flags.hidden) : stored?.hidden ?? [256],
-    activation: (flags.activation as GroupActivation | undefined) ?? stored?.activation ?? "hardSigmoid",
-    beta, clamp,
-    nudging: algorithm === "eqprop" ? (flags.nudging as Nudging | undefined) ?? stored?.nudging ?? "symmetric" : undefined,
-    steps: (flags.steps as number | undefined) ?? stored?.steps ?? 60,
-    secondSteps: (flags["second-steps"] as number | undefined) ?? stored?.secondSteps ?? 30,
+    hidden: typeof flags.hidden === "string" ? parseHidden(flags.hidden) : [256],
+    activation: (flags.activation as GroupActivation | undefined) ?? "hardSigmoid",
+    ...(beta !== undefined ? { beta } : {}),
+    ...(clamp !== undefined ? { clamp } : {}),
+    ...(algorithm === "eqprop" ? { nudging: (flags.nudging as Nudging | undefined) ?? "symmetric" } : {}),
+    steps: (flags.steps as number | undefined) ?? 60,
+    secondSteps: (flags["second-steps"] as number | undefined) ?? 30,
     gamma,
   };
 }
 
-/** Usage errors for energy-based flags given with another algorithm. */
-export function checkEnergyBasedFlags(flags: Record<string, string | number | boolean>, algorithm: string): void {
-  if ((energyBasedAlgorithms as readonly string[]).includes(algorithm)) return;
-  const given = energyBasedFlags.find((f) => flags[f.name] !== undefined);
-  if (given) throw new UsageError(`--${given.name} applies to --algo eqprop or chl, not ${algorithm}`);
+/** The settings a checkpoint stored, checked; a UsageError naming the checkpoint when they are missing or damaged. */
+export function readEnergyBasedSettings(value: unknown, path: string): EnergyBasedSettings {
+  const s = value as EnergyBasedSettings | undefined;
+  const ok = !!s && typeof s === "object" && Array.isArray(s.hidden) && s.hidden.every((n) => Number.isInteger(n) && n >= 1) &&
+    groupActivations.includes(s.activation) && Number.isInteger(s.steps) && s.steps >= 1 && Number.isInteger(s.secondSteps) && s.secondSteps >= 1 &&
+    typeof s.gamma === "number" && s.gamma > 0 && (s.beta === undefined || (typeof s.beta === "number" && s.beta > 0));
+  if (!ok) throw new UsageError(`${path}: the checkpoint's energy-based settings (progress.energyBased) are missing or damaged: ${JSON.stringify(value)}`);
+  return s!;
 }
 
-export async function energyBasedTrainCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
-  if (flags.model !== undefined) throw new UsageError("--model applies to bp, zil, il and fpa; an energy-based network is layered: set its sizes with --hidden");
-  let algorithm = flags.algo as EnergyBasedAlgorithm;
+/** Refuses energy-based flags that differ from the settings of the run being resumed. */
+function refuseChangedSettings(flags: Flags, stored: EnergyBasedSettings): void {
+  const given: [string, unknown, unknown][] = [
+    ["hidden", typeof flags.hidden === "string" ? parseHidden(flags.hidden).join(",") : undefined, stored.hidden.join(",")],
+    ["activation", flags.activation, stored.activation],
+    ["beta", flags.beta, stored.beta],
+    ["nudging", flags.nudging, stored.nudging],
+    ["clamp", flags.clamp, stored.clamp],
+    ["steps", flags.steps, stored.steps],
+    ["second-steps", flags["second-steps"], stored.secondSteps],
+    ["gamma", flags.gamma, stored.gamma],
+  ];
+  for (const [flag, value, recorded] of given)
+    if (value !== undefined && value !== recorded)
+      throw new UsageError(`--${flag} ${flags[flag]} differs from the resumed run's ${JSON.stringify(recorded)}; omit it to resume (it comes from the checkpoint)`);
+}
+
+/** The model as a run records it: "layered:784-256-10". */
+function layeredModelId(sizes: number[]): string {
+  return `layered:${sizes.join("-")}`;
+}
+
+interface EnergyBasedPlan {
+  algorithm: EnergyBasedAlgorithm;
+  settings: TrainingSettings;
+  ebm: EnergyBasedSettings;
+  data: LoadedData;
+  dir: string;
+  record: RunRecord;
+  optimizer: OptimizerConfig;
+  notes: string[];
+}
+
+/** A new run: everything from the flags. */
+function newRun(flags: Flags): EnergyBasedPlan {
+  const algorithm = flags.algo as EnergyBasedAlgorithm;
+  const ebm = settingsFromFlags(flags, algorithm);
   let settings = trainingSettings(flags, "mlp");
-  let resume: { model: EnergyBasedNetwork; optimizer: ReturnType<typeof loadPCGraphCheckpoint>["optimizer"]; progress: Record<string, unknown> } | undefined;
-  let stored: Partial<EnergyBasedSettings> | undefined;
-  let optimizer: OptimizerConfig = { ...settings.optimizer, learningRate: (flags.lr as number | undefined) ?? defaultRates[settings.optimizer.kind] };
-  if (typeof flags.resume === "string") {
-    const decoded = loadPCGraphCheckpoint(flags.resume, { backend: settings.backend });
-    const progress = decoded.progress as { algorithm?: string; seed?: number; batchSize?: number; energyBased?: Partial<EnergyBasedSettings> };
-    if (!(energyBasedAlgorithms as readonly string[]).includes(progress.algorithm ?? "")) {
-      decoded.model.dispose();
-      throw new UsageError(`--resume ${flags.resume}: the checkpoint was not trained with eqprop or chl (algorithm ${JSON.stringify(progress.algorithm)})`);
-    }
-    if (flags.algo !== progress.algorithm) {
-      decoded.model.dispose();
-      throw new UsageError(`--algo ${flags.algo} differs from the checkpoint's ${progress.algorithm}`);
-    }
-    if (flags.optimizer !== undefined || flags.lr !== undefined || flags.schedule !== undefined) {
-      decoded.model.dispose();
-      throw new UsageError("--optimizer, --lr and --schedule cannot change a resumed run; they come from the checkpoint");
-    }
-    algorithm = progress.algorithm as EnergyBasedAlgorithm;
-    stored = progress.energyBased;
-    settings = { ...settings, seed: progress.seed ?? settings.seed, batchSize: (flags["batch-size"] as number | undefined) ?? progress.batchSize ?? settings.batchSize };
-    optimizer = decoded.optimizer.config as unknown as OptimizerConfig;
-    resume = { model: new EnergyBasedNetwork(decoded.model), optimizer: decoded.optimizer, progress: decoded.progress };
-  }
-  const ebm = energyBasedSettings(flags, algorithm, stored);
+  settings.optimizer = { ...settings.optimizer, learningRate: (flags.lr as number | undefined) ?? defaultRates[settings.optimizer.kind] };
   const data = loadData((flags.data as string | undefined) ?? "mnist", settings);
-  if (!resume) optimizer = withSchedule({ ...settings, optimizer }, flags.schedule as string | undefined, data.train.size).optimizer;
-  const features = data.train.features.length / Math.max(data.train.size, 1);
-  const net = resume?.model ?? new EnergyBasedNetwork(layeredNetwork([features, ...ebm.hidden, data.train.numClasses], { activation: ebm.activation }),
-    { seed: settings.seed, backend: settings.backend });
-  const label = labels[algorithm];
-  const dir = (flags.out as string | undefined) ?? join("runs", `${algorithm}-seed${settings.seed}`);
-  mkdirSync(dir, { recursive: true });
-  const checkpointPath = join(dir, "checkpoint.ckpt");
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${label}: stopping after this batch (Ctrl-C again to quit at once)\n`);
-    controller.abort();
+  settings = withSchedule(settings, flags.schedule as string | undefined, data.train.size);
+  const sizes = [data.train.features.length / Math.max(data.train.size, 1), ...ebm.hidden, data.train.numClasses];
+  const record: RunRecord = {
+    model: layeredModelId(sizes), data: { source: data.source, fingerprint: data.fingerprint },
+    augment: data.augmented, testFraction: settings.testFraction, epochs: settings.epochs,
   };
-  process.on("SIGINT", onSigint);
-  let unconverged = 0;
-  const started = performance.now();
+  const dir = (flags.out as string | undefined) ?? defaultRunFolder(`ebm-${ebm.hidden.join("-")}`, data.source, algorithm, settings.seed);
+  return { algorithm, settings, ebm, data, dir, record, optimizer: settings.optimizer, notes: [] };
+}
+
+/**
+ * A resumed run: the network, data, data options, seed, algorithm, batch size, optimizer and
+ * energy-based settings come from the checkpoint, and a flag that contradicts them is
+ * refused; --epochs may extend the run (a cosine schedule is then stretched over the new total).
+ */
+function resumedRun(flags: Flags, path: string, checkpoint: DecodedPCGraphCheckpoint): EnergyBasedPlan {
+  const progress = checkpoint.progress as unknown as PCGraphProgress & { energyBased?: unknown };
+  if (!isEnergyBasedProgress(checkpoint.progress))
+    throw new UsageError(`--resume ${path}: a PC graph trained with ${JSON.stringify(progress.algorithm)}, not eqprop or chl; continue it with pcgraph graph train --resume ${path}`);
+  const ebm = readEnergyBasedSettings(progress.energyBased, path);
+  const record = readRunRecord(progress.run);
+  const differs = (flag: string, value: unknown, recorded: unknown) => {
+    if (flags[flag] !== undefined && value !== recorded)
+      throw new UsageError(`--${flag} ${flags[flag]} differs from the resumed run's ${JSON.stringify(recorded)}; omit it to resume (it comes from the checkpoint)`);
+  };
+  differs("seed", flags.seed, progress.seed);
+  differs("algo", flags.algo, progress.algorithm);
+  differs("batch-size", flags["batch-size"], progress.batchSize);
+  if (flags.optimizer !== undefined || flags.lr !== undefined || flags.schedule !== undefined)
+    throw new UsageError("--optimizer, --lr and --schedule cannot change a resumed run; they come from the checkpoint");
+  if (record) {
+    differs("augment", flags.augment, record.augment);
+    differs("test-fraction", flags["test-fraction"], record.testFraction);
+  }
+  refuseChangedSettings(flags, ebm);
+  const settings = trainingSettings(flags, "mlp");
+  settings.seed = progress.seed;
+  settings.batchSize = progress.batchSize;
+  settings.epochs = (flags.epochs as number | undefined) ?? record?.epochs ?? settings.epochs;
+  if (record) {
+    settings.augment = record.augment;
+    settings.testFraction = record.testFraction;
+  }
+  if (settings.epochs <= progress.epoch)
+    throw new UsageError(`the run already completed ${progress.epoch} epochs; pass --epochs N with N above ${progress.epoch} to train further`);
+  const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
+  if (flags.data === undefined && source !== "mnist" && !existsSync(source))
+    throw new UsageError(`the run was trained on ${source}, which is no longer there; pass --data with the same samples`);
+  const data = loadData(source, { ...settings, numClasses: checkpoint.model.group("label").size });
+  if (record && data.fingerprint !== record.data.fingerprint)
+    throw new UsageError(`--data ${source}: these samples (fingerprint ${data.fingerprint}) are not the ones the run was trained on ` +
+      `(${record.data.source}, fingerprint ${record.data.fingerprint})`);
+  const notes: string[] = [];
+  const stored = checkpoint.optimizer.config as unknown as OptimizerConfig;
+  const totalSteps = settings.epochs * Math.ceil(data.train.size / settings.batchSize);
+  const optimizer = stretchedSchedule(stored, totalSteps);
+  if (optimizer !== stored) {
+    const before = (stored.schedule as { totalSteps: number }).totalSteps;
+    const rate = scheduledLearningRate(optimizer.learningRate, optimizer.schedule!, checkpoint.optimizer.step);
+    notes.push(`the cosine schedule is stretched from ${before} to ${totalSteps} steps (${settings.epochs} epochs): ` +
+      `the learning rate continues at ${rate.toPrecision(3)} (${((100 * rate) / optimizer.learningRate).toFixed(0)}% of ${optimizer.learningRate})`);
+  }
+  const sizes = checkpoint.model.groups.map((g) => g.size);
+  return {
+    algorithm: progress.algorithm as EnergyBasedAlgorithm, settings, ebm, data, optimizer, notes,
+    dir: (flags.out as string | undefined) ?? dirname(path),
+    record: { ...(record ?? { model: layeredModelId(sizes), data: { source: data.source, fingerprint: data.fingerprint }, augment: data.augmented, testFraction: settings.testFraction }), epochs: settings.epochs },
+  };
+}
+
+/** What a run prints about its rule: "EqProp symmetric beta 2", "CHL full clamp". */
+function ruleLabel(algorithm: EnergyBasedAlgorithm, s: EnergyBasedSettings): string {
+  return algorithm === "eqprop" ? `EqProp ${s.nudging} beta ${s.beta}` : `CHL ${s.clamp} clamp${s.beta !== undefined ? ` beta ${s.beta}` : ""}`;
+}
+
+/**
+ * `pcgraph train --algo eqprop|chl` (or `--resume` of such a run): trains, writes
+ * checkpoint.ckpt after every epoch, then history.json and curves.svg; returns the exit code.
+ */
+export async function energyBasedTrainCommand(flags: Flags, out: (line: string) => void): Promise<number> {
+  if (flags.model !== undefined) throw new UsageError("--model applies to bp, zil, il and fpa; an energy-based network is layered: set its sizes with --hidden");
+  const backend = flags.backend as BackendName | undefined;
+  const resumePath = typeof flags.resume === "string" ? flags.resume : undefined;
+  const checkpoint = resumePath ? loadPCGraphCheckpoint(resumePath, { backend }) : undefined;
+  let net: EnergyBasedNetwork | undefined;
   try {
-    process.stderr.write(`${data.description}\n${resume ? `resuming ${flags.resume}` : `layered network ${[features, ...ebm.hidden, data.train.numClasses].join("-")}, ` +
-      `${net.parameterCount.toLocaleString("en-US")} parameters`}, ${label}${algorithm === "eqprop" ? ` ${ebm.nudging} beta ${ebm.beta}` : ` ${ebm.clamp} clamp${ebm.beta ? ` beta ${ebm.beta}` : ""}`}, ` +
-      `${ebm.activation}, ${ebm.steps}/${ebm.secondSteps} steps, ${net.backend.name}\n`);
-    const history: PCGraphHistory = await net.fit(data, {
-      algorithm, epochs: settings.epochs, batchSize: settings.batchSize, optimizer, seed: resume ? undefined : settings.seed,
-      steps: ebm.steps, gamma: ebm.gamma, tolerance: 1e-3,
-      equilibrium: { beta: ebm.beta, nudging: ebm.nudging, clamp: ebm.clamp, second: { steps: ebm.secondSteps }, onWarning: () => void unconverged++ },
-      evaluation: { steps: 2 * ebm.steps, gamma: ebm.gamma, tolerance: 1e-3 },
-      resume: resume && { optimizer: resume.optimizer, progress: resume.progress },
-      signal: controller.signal, checkpointPath,
-      saveCheckpoint: (path: string, c: PCGraphCheckpoint) =>
-        savePCGraphCheckpoint(path, { model: c.pcGraph.model, optimizer: c.optimizer, progress: { ...c.progress, energyBased: ebm } as never }),
-      onEpoch: (r) => {
-        process.stderr.write(`${label} epoch ${r.epoch}  energy ${r.trainEnergy.toFixed(4)}  test acc ${percent(r.testAccuracy)}  ${formatDuration(r.seconds)}` +
-          `${unconverged > 0 ? `  (${unconverged} phases stopped above tolerance 1e-3)` : ""}\n`);
-        unconverged = 0;
-      },
-    });
-    writeFileSync(join(dir, "history.json"), JSON.stringify(history, null, 2) + "\n");
-    const last = history.epochs[history.epochs.length - 1];
-    if (history.interrupted) out(`interrupted; continue with: pcgraph train --algo ${algorithm} --resume ${checkpointPath}`);
-    out(`test accuracy: ${percent(last?.testAccuracy)}`);
-    out(`training took ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    out(`checkpoint: ${checkpointPath}`);
+    const plan = checkpoint ? resumedRun(flags, resumePath!, checkpoint) : newRun(flags);
+    const { algorithm, settings, ebm, data, dir } = plan;
+    checkRunFolder(dir, plan.record, algorithm, settings.seed, resumePath);
+    const sizes = [data.train.features.length / Math.max(data.train.size, 1), ...ebm.hidden, data.train.numClasses];
+    net = checkpoint ? new EnergyBasedNetwork(checkpoint.model)
+      : new EnergyBasedNetwork(layeredNetwork(sizes, { activation: ebm.activation }), { seed: settings.seed, backend });
+    const removeIfEmpty = makeRunFolder(dir);
+    const checkpointPath = join(dir, "checkpoint.ckpt");
+    const label = labels[algorithm];
+    const progress = checkpoint?.progress as PCGraphProgress | undefined;
+    const perEpoch = Math.ceil(data.train.size / settings.batchSize);
+    const reporter = new ProgressReporter(process.stderr, label, (settings.epochs - (progress?.epoch ?? 0)) * perEpoch - (progress?.batch ?? 0));
+    const controller = new AbortController();
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write(`\n${label}: stopping after this batch (Ctrl-C again to quit at once)\n`);
+      controller.abort();
+    };
+    let unconverged = 0;
+    const started = performance.now();
+    process.on("SIGINT", onSigint);
+    try {
+      process.stderr.write(`${data.description}\n${checkpoint ? `resuming ${resumePath}` : `layered network ${sizes.join("-")}, ` +
+        `${net.parameterCount.toLocaleString("en-US")} parameters`}, ${ruleLabel(algorithm, ebm)}, ${ebm.activation}, ` +
+        `${ebm.steps}/${ebm.secondSteps} steps, ${net.backend.name}\n`);
+      for (const note of plan.notes) process.stderr.write(`${note}\n`);
+      const history = await net.fit({ train: data.train, test: data.test.size > 0 ? data.test : undefined }, {
+        algorithm, epochs: settings.epochs, batchSize: settings.batchSize, optimizer: plan.optimizer, seed: checkpoint ? undefined : settings.seed,
+        steps: ebm.steps, gamma: ebm.gamma, tolerance: 1e-3,
+        equilibrium: { beta: ebm.beta, nudging: ebm.nudging, clamp: ebm.clamp, second: { steps: ebm.secondSteps }, onWarning: () => void unconverged++ },
+        evaluation: evaluationSettings(ebm),
+        resume: checkpoint && { optimizer: checkpoint.optimizer, progress: checkpoint.progress },
+        run: { ...plan.record },
+        signal: controller.signal, checkpointPath,
+        saveCheckpoint: (path: string, c: PCGraphCheckpoint) =>
+          savePCGraphCheckpoint(path, { model: c.pcGraph.model, optimizer: c.optimizer, progress: { ...c.progress, energyBased: ebm } as never }),
+        onBatch: (info) => reporter.onBatch({ ...info, loss: info.loss ?? info.energy }),
+        onEpoch: (r) => {
+          if (unconverged > 0) process.stderr.write(`  (${unconverged} relaxation phases of epoch ${r.epoch} stopped above their tolerance 1e-3)\n`);
+          unconverged = 0;
+          reporter.onEpoch({ epoch: r.epoch, trainLoss: r.trainLoss ?? r.trainEnergy, testAccuracy: r.testAccuracy, seconds: r.seconds, learningRate: r.learningRate });
+        },
+      });
+      const svgPath = join(dir, "curves.svg");
+      writeFileAtomic(svgPath, trainingCurvesSvg([{ label: ruleLabel(algorithm, ebm), history: pcGraphCurves(history) }],
+        { title: `layered ${sizes.join("-")} on ${data.source === "mnist" ? "MNIST" : basename(data.source)}: ${label}` }));
+      writeFileAtomic(join(dir, "history.json"), JSON.stringify(history, null, 2) + "\n");
+      const last = history.epochs[history.epochs.length - 1];
+      if (history.interrupted) out(`interrupted; continue with: pcgraph train --resume ${checkpointPath}`);
+      if (data.test.size === 0) out(`no test set (--test-fraction 0); final training loss: ${last ? (last.trainLoss ?? last.trainEnergy).toFixed(4) : "n/a"}`);
+      else out(`test accuracy: ${percent(last?.testAccuracy)}`);
+      out(`training took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      out(`checkpoint: ${checkpointPath}`);
+      out(`training curves: ${svgPath}`);
+      return 0;
+    } catch (error) {
+      removeIfEmpty();
+      throw error;
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+  } finally {
+    if (net) net.dispose();
+    else checkpoint?.model.dispose();
+  }
+}
+
+/**
+ * `pcgraph eval` of an energy-based checkpoint: the free fixed point of every sample of the
+ * chosen part of the run's data (its split, from the checkpoint) relaxed as the run's test
+ * queries were, the cost and the accuracy of the output.
+ */
+export function evaluateEnergyBasedCheckpoint(path: string, flags: Flags, out: (line: string) => void): number {
+  const checkpoint = loadPCGraphCheckpoint(path, { backend: flags.backend as BackendName | undefined });
+  let net: EnergyBasedNetwork | undefined;
+  try {
+    const progress = checkpoint.progress as unknown as PCGraphProgress & { energyBased?: unknown };
+    if (!isEnergyBasedProgress(checkpoint.progress))
+      throw new UsageError(`${path}: a PC graph trained with ${JSON.stringify(progress.algorithm)}; classify with pcgraph graph query ${path} --task classify`);
+    const ebm = readEnergyBasedSettings(progress.energyBased, path);
+    const record = readRunRecord(progress.run);
+    const testFlag = flags["test-fraction"] as number | undefined;
+    if (record && testFlag !== undefined && testFlag !== record.testFraction)
+      throw new UsageError(`--test-fraction ${testFlag} differs from the run's ${record.testFraction}: the test part would hold training samples; omit it`);
+    net = new EnergyBasedNetwork(checkpoint.model);
+    const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
+    const data = loadData(source, { seed: progress.seed, testFraction: testFlag ?? record?.testFraction ?? 0.2, augment: false, numClasses: net.nudge.group.size });
+    const split = (flags.split as string | undefined) ?? "test";
+    if (split === "test" && data.test.size === 0)
+      throw new UsageError("no test set: the run held out no samples (--test-fraction 0); evaluate with --split train or --split all");
+    const parts = split === "all" ? [data.train, data.test] : [split === "train" ? data.train : data.test];
+    const relax = evaluationSettings(ebm);
+    let loss = 0;
+    let correct = 0;
+    let count = 0;
+    let unconverged = 0;
+    for (const part of parts) {
+      if (part.size === 0) continue;
+      const r = net.evaluate(part, { ...relax, batchSize: (flags["batch-size"] as number | undefined) ?? 256 });
+      loss += r.loss * part.size;
+      correct += r.accuracy * part.size;
+      count += part.size;
+      unconverged += r.unconverged;
+    }
+    out(`checkpoint: ${path} (${ruleLabel(progress.algorithm as EnergyBasedAlgorithm, ebm)}, layered ${net.groups.map((g) => g.size).join("-")})`);
+    out(`data: ${data.description}; evaluated on ${split} (${count} samples), free fixed point by ${relax.steps} steps of gamma ${relax.gamma}` +
+      (unconverged > 0 ? ` (${unconverged} batches stopped above the tolerance ${relax.tolerance})` : ""));
+    out(`loss (1/2 |output - one-hot|^2): ${(loss / count).toFixed(6)}`);
+    out(`accuracy: ${percent(correct / count)}`);
     return 0;
   } finally {
-    process.off("SIGINT", onSigint);
-    net.dispose();
+    if (net) net.dispose();
+    else checkpoint.model.dispose();
   }
 }

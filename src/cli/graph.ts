@@ -16,12 +16,14 @@ import { subset, type Dataset } from "../train/data/dataset.js";
 import { datasetFingerprint } from "../train/data/fingerprint.js";
 import { energyCurvesSvg } from "../train/energy-plot.js";
 import { createOptimizer, optimizerKinds, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
-import { PCGraph, pcLearningAlgorithms, type PCLearningAlgorithm } from "../train/pc-graph.js";
-import type { PCGraphCheckpoint, PCGraphProgress } from "../train/pc-graph-fit.js";
+import { PCGraph, type PCLearningAlgorithm } from "../train/pc-graph.js";
+import { pcGraphCurves, type PCGraphCheckpoint, type PCGraphProgress } from "../train/pc-graph-fit.js";
+import { trainingCurvesSvg } from "../train/plot.js";
 import {
   completeImages, completionError, denoiseImages, denoisingError, generateImages, noisyImages, visibleMask, type CompletionRegion,
 } from "../train/pc-graph-tasks.js";
 import { UsageError, type CommandSpec } from "./args.js";
+import { isEnergyBasedProgress } from "./ebm-flags.js";
 import { loadData, withShiftedCopies, type LoadedData } from "./data.js";
 import { ProgressReporter } from "./progress.js";
 import { backendNames, percent } from "./train.js";
@@ -44,7 +46,7 @@ export const graphSpec: CommandSpec = {
     { name: "hidden", type: "string", meta: "N[,N...]", help: "train: hidden group sizes (hierarchical: one group each; full: one group)", defaultText: "hierarchical 32,16; full 200" },
     { name: "direction", type: "string", values: ["forward", "backward"], help: "train: hierarchical edges image -> label (forward) or label -> image (backward)", defaultText: "forward" },
     { name: "activation", type: "string", values: groupActivations, help: "train: activation of the image and hidden groups", defaultText: "tanh" },
-    { name: "algo", type: "string", values: pcLearningAlgorithms, help: "train: PC (relax, then learn) or iPC (learn at every step)", defaultText: "pc" },
+    { name: "algo", type: "string", values: ["pc", "ipc"], help: "train: PC (relax, then learn) or iPC (learn at every step); EqProp and CHL: pcgraph train --algo eqprop|chl", defaultText: "pc" },
     { name: "data", type: "string", values: ["mnist", "fashion"], orPath: true, meta: "mnist|fashion|DIR|FILE.csv", help: "Data (fashion: Debian's dataset-fashion-mnist)", defaultText: "mnist" },
     { name: "train-size", type: "integer", min: 1, meta: "N", help: "Use the first N training samples (before shifted copies)", defaultText: "all" },
     { name: "epochs", type: "integer", min: 1, meta: "N", help: "train: epochs", defaultText: "hierarchical 12, full 4" },
@@ -137,6 +139,10 @@ async function graphTrain(flags: Flags, out: (line: string) => void): Promise<nu
   const backend = flags.backend as BackendName | undefined;
   const resumed = typeof flags.resume === "string" ? loadPCGraphCheckpoint(flags.resume, { backend }) : null;
   const progress = resumed?.progress as PCGraphProgress | undefined;
+  if (resumed && isEnergyBasedProgress(resumed.progress)) {
+    resumed.model.dispose();
+    throw new UsageError(`--resume ${flags.resume}: an energy-based network (${progress!.algorithm}); continue it with pcgraph train --resume ${flags.resume}`);
+  }
   const seed = progress?.seed ?? (flags.seed as number | undefined) ?? 1;
   const topologyName = (flags.topology as string | undefined) ?? "hierarchical";
   const full = topologyName === "full";
@@ -183,6 +189,8 @@ async function graphTrain(flags: Flags, out: (line: string) => void): Promise<nu
     });
     const seconds = (performance.now() - started) / 1000;
     writeFileAtomic(join(dir, "history.json"), JSON.stringify(history, null, 2) + "\n");
+    writeFileAtomic(join(dir, "curves.svg"), trainingCurvesSvg([{ label: algorithm === "pc" ? "PC" : "iPC", history: pcGraphCurves(history) }],
+      { title: `PC graph ${name}: energy per sample and test accuracy` }));
     // Energy per inference step: one training batch (image and label clamped) and one classification query.
     const batch = subset(loaded.test, Array.from({ length: Math.min(64, loaded.test.size) }, (_, i) => i));
     const oneHot = new Float32Array(batch.size * classes);
@@ -218,6 +226,10 @@ function tile(values: ArrayLike<number>, index: number, n: number): Float32Array
 
 async function graphQuery(path: string, flags: Flags, out: (line: string) => void): Promise<number> {
   const loadedCheckpoint = loadPCGraphCheckpoint(path, { backend: flags.backend as BackendName | undefined });
+  if (isEnergyBasedProgress(loadedCheckpoint.progress)) {
+    loadedCheckpoint.model.dispose();
+    throw new UsageError(`${path}: an energy-based network (${String(loadedCheckpoint.progress.algorithm)}), whose energy is not the PC energy; evaluate it with pcgraph eval ${path}`);
+  }
   const net = new PCGraph(loadedCheckpoint.model);
   try {
     const task = (flags.task as string | undefined) ?? "classify";

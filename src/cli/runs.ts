@@ -3,12 +3,12 @@
 // goes by default, never over another run's checkpoint, and no empty folder left behind.
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { loadCheckpoint } from "../node/checkpoint-files.js";
-import { readProgress } from "../train/fit.js";
+import { readCheckpointContents } from "../node/checkpoint-files.js";
 import { UsageError } from "./args.js";
 
+/** What a CLI run records about itself in its checkpoints. */
 export interface RunRecord {
-  /** "mlp", "cnn" or the absolute path of a graph spec file. */
+  /** "mlp", "cnn", the absolute path of a graph spec file, or "layered:784-256-10" (an energy-based network). */
   model: string;
   /** "mnist" or the absolute path of the data, and the fingerprint of its samples. */
   data: { source: string; fingerprint: string };
@@ -53,10 +53,13 @@ export function checkRunFolder(dir: string, run: RunRecord, algorithm: string, s
   if (!existsSync(existing) || (resuming !== undefined && resolve(resuming) === resolve(existing))) return;
   let other: { record?: RunRecord; algorithm?: string; seed?: number } = {};
   try {
-    const checkpoint = loadCheckpoint(existing);
-    checkpoint.graph.dispose();
-    const progress = readProgress(checkpoint.progress);
-    other = { record: readRunRecord(progress.run), algorithm: progress.algorithm, seed: progress.seed };
+    // A graph's or an energy-based network's checkpoint: the same progress fields say whose run it is.
+    const { progress } = readCheckpointContents(existing);
+    other = {
+      record: readRunRecord(progress.run),
+      algorithm: typeof progress.algorithm === "string" ? progress.algorithm : undefined,
+      seed: typeof progress.seed === "number" ? progress.seed : undefined,
+    };
   } catch {
     // unreadable: treated as another run
   }

@@ -1,6 +1,6 @@
 // `pcgraph eval`, `pcgraph info` and `pcgraph verify`.
 import { backendInfo, setBackend, type BackendName } from "../backend/load.js";
-import { loadCheckpoint } from "../node/checkpoint-files.js";
+import { loadCheckpoint, readCheckpointContents } from "../node/checkpoint-files.js";
 import { readProgress } from "../train/fit.js";
 import { evaluate } from "../train/evaluate.js";
 import { memory } from "../tensor.js";
@@ -8,13 +8,14 @@ import { UsageError, type CommandSpec } from "./args.js";
 import { readRunRecord, type RunRecord } from "./runs.js";
 import { openModel } from "./model-files.js";
 import { loadData } from "./data.js";
+import { evaluateEnergyBasedCheckpoint } from "./ebm-train.js";
 import { backendNames, percent } from "./train.js";
 
 export const evalSpec: CommandSpec = {
   name: "eval",
   summary: "loss and accuracy of a checkpoint on a dataset",
   usage: "pcgraph eval CHECKPOINT [options]",
-  positionals: [{ name: "CHECKPOINT", required: true, help: "A checkpoint written by pcgraph train or start" }],
+  positionals: [{ name: "CHECKPOINT", required: true, help: "A checkpoint written by pcgraph train (any --algo, eqprop and chl too) or start" }],
   flags: [
     { name: "data", type: "string", values: ["mnist"], orPath: true, meta: "mnist|DIR|FILE.csv", help: "Data", defaultText: "the run's data, from the checkpoint" },
     { name: "split", type: "string", values: ["test", "train", "all"], help: "Which part of the data (the split of the training run, from the checkpoint's seed)", defaultText: "test" },
@@ -25,6 +26,7 @@ export const evalSpec: CommandSpec = {
 };
 
 export async function evalCommand(path: string, flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
+  if (readCheckpointContents(path).kind === "pc-graph") return evaluateEnergyBasedCheckpoint(path, flags, out);
   const checkpoint = loadCheckpoint(path, { backend: flags.backend as BackendName | undefined });
   try {
     let seed = 1;

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { BackendName } from "../backend/load.js";
 import type { Graph } from "../graph/graph.js";
-import { loadCheckpoint, saveCheckpoint } from "../node/checkpoint-files.js";
+import { loadCheckpoint, readCheckpointContents, saveCheckpoint } from "../node/checkpoint-files.js";
 import { writeFileAtomic } from "../node/files.js";
 import { algorithms, type Algorithm } from "../train/gradients.js";
 import { fit, readProgress, type History, type ResumableCheckpoint } from "../train/fit.js";
@@ -11,7 +11,8 @@ import { createOptimizer, optimizerKinds, scheduledLearningRate, type OptimizerC
 import { trainingCurvesSvg } from "../train/plot.js";
 import { UsageError, type CommandSpec, type FlagSpec } from "./args.js";
 import { loadData, type LoadedData } from "./data.js";
-import { checkEnergyBasedFlags, energyBasedAlgorithms, energyBasedFlags, energyBasedTrainCommand } from "./ebm-train.js";
+import { checkEnergyBasedFlags, energyBasedAlgorithms, energyBasedFlags } from "./ebm-flags.js";
+import { energyBasedTrainCommand } from "./ebm-train.js";
 import { chooseModel } from "./models.js";
 import { ProgressReporter } from "./progress.js";
 import { checkRunFolder, defaultRunFolder, makeRunFolder, modelId, readRunRecord, type RunRecord } from "./runs.js";
@@ -48,8 +49,8 @@ export const trainSpec: CommandSpec = {
     { name: "resume", type: "string", meta: "CHECKPOINT", help: "Continue the run saved in this checkpoint: its model, data, seed, algorithm, batch size and optimizer (flags that differ are refused)" },
     ...energyBasedFlags,
   ],
-  details: "Progress goes to stderr. Writes checkpoint.ckpt (after every epoch), curves.svg and history.json to the output directory\n" +
-    "(eqprop and chl: checkpoint.ckpt and history.json).\n" +
+  details: "Progress goes to stderr. Writes checkpoint.ckpt (after every epoch), curves.svg and history.json to the output directory.\n" +
+    "eqprop and chl train a layered energy-based network (784-<hidden>-10 on the digits; runs/ebm-<hidden>[-<data>]-<algo>-seed<seed>).\n" +
     "Ctrl-C stops after the current batch and saves a checkpoint that --resume continues exactly.",
 };
 
@@ -243,10 +244,12 @@ function resumedRun(flags: Flags, path: string, checkpoint: ResumableCheckpoint)
 }
 
 export async function trainCommand(flags: Flags, out: (line: string) => void): Promise<number> {
-  checkEnergyBasedFlags(flags, (flags.algo as string | undefined) ?? "zil");
-  if (flags.algo === "eqprop" || flags.algo === "chl") return energyBasedTrainCommand(flags, out);
-  const backend = flags.backend as BackendName | undefined;
   const resumePath = typeof flags.resume === "string" ? flags.resume : undefined;
+  // An energy-based run (EqProp, CHL) is a PC graph's checkpoint; resuming one continues it whatever --algo says (a differing one is refused there).
+  const energyBased = resumePath !== undefined ? readCheckpointContents(resumePath).kind === "pc-graph" : (energyBasedAlgorithms as readonly unknown[]).includes(flags.algo);
+  if (energyBased) return energyBasedTrainCommand(flags, out);
+  checkEnergyBasedFlags(flags, (flags.algo as string | undefined) ?? "zil");
+  const backend = flags.backend as BackendName | undefined;
   const resume = resumePath ? loadCheckpoint(resumePath, { backend }) : undefined;
   let graph: Graph | undefined = resume?.graph;
   try {

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { SerializationError } from "../graph/errors.js";
 import {
-  decodeCheckpoint, decodePCGraphCheckpoint, encodeCheckpoint, encodePCGraphCheckpoint, type CheckpointData, type DecodedCheckpoint,
+  checkpointContents, decodeCheckpoint, decodePCGraphCheckpoint, encodeCheckpoint, encodePCGraphCheckpoint, type CheckpointData, type DecodedCheckpoint,
   type DecodedPCGraphCheckpoint, type DecodeOptions, type PCGraphCheckpointData,
 } from "../train/checkpoint.js";
 import { writeFileAtomic } from "./files.js";
@@ -33,4 +33,9 @@ export function loadCheckpoint(path: string, options: Omit<DecodeOptions, "sourc
 /** Reads and checks a PC graph's checkpoint; every error names `path`. The caller disposes the model. */
 export function loadPCGraphCheckpoint(path: string, options: Omit<DecodeOptions, "source"> = {}): DecodedPCGraphCheckpoint {
   return decodePCGraphCheckpoint(readCheckpointFile(path), { ...options, source: path });
+}
+
+/** What the checkpoint at `path` holds ("graph" or "pc-graph") and its progress, without building the model; errors name `path`. */
+export function readCheckpointContents(path: string): { kind: "graph" | "pc-graph"; progress: Record<string, unknown> } {
+  return checkpointContents(readCheckpointFile(path), { source: path });
 }

@@ -238,6 +238,16 @@ export function decodePCGraphCheckpoint(bytes: Uint8Array, options: DecodeOption
   return { model, optimizer: parts.optimizer, progress: parts.progress };
 }
 
+/**
+ * What a checkpoint holds without building its model: "graph" (decodeCheckpoint) or
+ * "pc-graph" (decodePCGraphCheckpoint), and the progress. The same checks as the decoders
+ * (magic, version, size, CRC-32, header).
+ */
+export function checkpointContents(bytes: Uint8Array, options: Omit<DecodeOptions, "backend"> = {}): { kind: "graph" | "pc-graph"; progress: Record<string, unknown> } {
+  const parts = decodeContainer(bytes, options);
+  return { kind: parts.model.format === PC_GRAPH_FORMAT ? "pc-graph" : "graph", progress: parts.progress };
+}
+
 function decodeContainer(bytes: Uint8Array, options: DecodeOptions): DecodedParts {
   const source = options.source ?? "<checkpoint>";
   const fail = (problem: string): never => {

@@ -8,12 +8,12 @@ import { HopfieldEnergy } from "../pc/graph/hopfield.js";
 import { PCGraphModel, type PCGraphModelOptions } from "../pc/graph/model.js";
 import { NudgedLoss } from "../pc/graph/nudge.js";
 import type { GroupActivation, PCGraphSpec } from "../pc/graph/topology.js";
-import { PCGraph, type Query, type QueryResult, type QueryStep, type LearnOptions } from "./pc-graph.js";
+import { PCGraph, type Query, type QueryResult, type QueryStep, type LearnOptions, type RelaxSettings } from "./pc-graph.js";
 import type { ParameterUpdater } from "../pc/graph/schedules.js";
 import type { QueryClamps } from "../pc/graph/query.js";
 import type { EquilibriumLearningResult } from "./equilibrium-learning.js";
 import { equilibriumDefaults } from "./equilibrium-learning.js";
-import type { Dataset } from "./data/dataset.js";
+import { batches, type Dataset } from "./data/dataset.js";
 import type { PCGraphFitOptions, PCGraphHistory } from "./pc-graph-fit.js";
 
 /** The energy of nudged PC: the prediction errors plus beta C on `output` (left free, not clamped). */
@@ -43,6 +43,17 @@ export function layeredNetwork(sizes: number[], options: { activation?: GroupAct
   };
 }
 
+/** What `EnergyBasedNetwork.evaluate` measures. */
+export interface EnergyBasedEvaluation {
+  /** Mean cost per sample at the free fixed point, 1/2 |output - one-hot|^2. */
+  loss: number;
+  /** Share of samples whose output's largest unit is the label. */
+  accuracy: number;
+  /** Query batches whose relaxation ended above its tolerance. */
+  unconverged: number;
+}
+
+/** Options of an energy-based network: the model's, and the group the loss nudges. */
 export interface EnergyBasedOptions extends PCGraphModelOptions {
   /** The group the loss nudges (default "label"). */
   output?: string;
@@ -110,6 +121,37 @@ export class EnergyBasedNetwork extends PCGraph {
     if (algorithm === "pc" || algorithm === "ipc")
       throw new InvalidArgumentError(`an energy-based network learns by "eqprop" or "chl", not ${JSON.stringify(algorithm)} (PC and iPC need the prediction-error energy)`);
     return super.learn(batch, updater, { ...options, algorithm }) as EquilibriumLearningResult;
+  }
+
+  /**
+   * Classification at the free fixed point over `data`: clamp the features to `inputGroup`,
+   * relax (the network's query defaults unless given), read the nudged output. Returns the
+   * mean cost per sample 1/2 |output - one-hot|^2 (the loss EqProp and CHL descend), the
+   * accuracy of the output's argmax, and how many query batches stopped above their tolerance.
+   */
+  evaluate(data: Dataset, o: RelaxSettings & { inputGroup?: string; batchSize?: number } = {}): EnergyBasedEvaluation {
+    const inputGroup = o.inputGroup ?? "sensory";
+    const output = this.nudge.group;
+    const classes = output.size;
+    if (classes !== data.numClasses) throw new InvalidArgumentError(`group "${output.name}" has ${classes} units, the data ${data.numClasses} classes`);
+    let cost = 0;
+    let correct = 0;
+    let unconverged = 0;
+    for (const batch of batches(data, o.batchSize ?? 256, { shuffle: false, reuseBuffers: true })) {
+      const result = this.query({ clamp: { [inputGroup]: batch.features }, read: [output.name], steps: o.steps, gamma: o.gamma, tolerance: o.tolerance });
+      if (!result.converged) unconverged++;
+      const y = result.values[output.name];
+      for (let i = 0; i < batch.size; i++) {
+        let best = 0;
+        for (let j = 0; j < classes; j++) {
+          const v = y[i * classes + j];
+          cost += 0.5 * (v - batch.oneHot[i * classes + j]) ** 2;
+          if (v > y[i * classes + best]) best = j;
+        }
+        if (best === batch.labels[i]) correct++;
+      }
+    }
+    return { loss: data.size === 0 ? NaN : cost / data.size, accuracy: data.size === 0 ? NaN : correct / data.size, unconverged };
   }
 
   /** Trains on a dataset (see PCGraphFitOptions); the algorithm defaults to EqProp, the labels are the output's target. */

@@ -207,6 +207,22 @@ function resolveMonitor(options: EarlyStoppingOptions | undefined, hasTest: bool
 }
 
 /** Reads the progress of a checkpoint written by fit; throws naming the field that is off. */
+/**
+ * Steps at learning rate 0 change no weight: throws a TrainingError before any step when the
+ * next `remaining` steps of `optimizer` would reach it (e.g. a cosine schedule shorter than the run).
+ */
+export function refuseZeroLearningRate(optimizer: Optimizer, remaining: number): void {
+  const zeroAt = firstStepAtZeroRate(optimizer.config, optimizer.steps, optimizer.steps + remaining);
+  if (zeroAt === null) return;
+  const { schedule, learningRate } = optimizer.config;
+  const why = learningRate === 0 ? "the learning rate is 0"
+    : schedule.kind === "cosine" ? `the cosine schedule reaches 0 at its last step, ${schedule.totalSteps}`
+    : `the ${schedule.kind} schedule has decayed to 0`;
+  throw new TrainingError(`the learning rate would be 0 from step ${zeroAt + 1} of the ${optimizer.steps + remaining} this run takes ` +
+    `(${why}), so training would change no weight; give the schedule at least ${optimizer.steps + remaining} steps ` +
+    `(e.g. schedule.totalSteps) or train for fewer epochs`);
+}
+
 export function readProgress(value: unknown): TrainingProgress {
   const p = value as TrainingProgress;
   if (!p || typeof p !== "object") invalidOption("resume.progress", "is missing");
@@ -279,18 +295,7 @@ export async function fit(graph: Graph, data: { train: Dataset; test?: Dataset }
       if (options.resume.graph !== graph) graph.setWeights(options.resume.graph.getWeights());
       optimizer.loadState(options.resume.optimizer);
     }
-    // Steps at learning rate 0 change no weight: refuse them rather than run them silently.
-    const remaining = Math.max(0, (epochs - progress.epoch) * perEpoch - progress.batch);
-    const zeroAt = firstStepAtZeroRate(optimizer.config, optimizer.steps, optimizer.steps + remaining);
-    if (zeroAt !== null) {
-      const { schedule, learningRate } = optimizer.config;
-      const why = learningRate === 0 ? "the learning rate is 0"
-        : schedule.kind === "cosine" ? `the cosine schedule reaches 0 at its last step, ${schedule.totalSteps}`
-        : `the ${schedule.kind} schedule has decayed to 0`;
-      throw new TrainingError(`the learning rate would be 0 from step ${zeroAt + 1} of the ${optimizer.steps + remaining} this run takes ` +
-        `(${why}), so training would change no weight; give the schedule at least ${optimizer.steps + remaining} steps ` +
-        `(e.g. schedule.totalSteps) or train for fewer epochs`);
-    }
+    refuseZeroLearningRate(optimizer, Math.max(0, (epochs - progress.epoch) * perEpoch - progress.batch));
     const save = async () => {
       if (options.checkpointPath === undefined) return;
       await options.saveCheckpoint!(options.checkpointPath, { graph, optimizer: optimizer.state(), progress: structuredClone(progress) });

@@ -8,7 +8,7 @@ import type { EquilibriumSettings } from "./equilibrium-learning.js";
 import type { ClipOptions } from "../pc/graph/schedules.js";
 import type { OptimizerStateData } from "./checkpoint.js";
 import { batches, numBatches, type Dataset } from "./data/dataset.js";
-import { epochSeed, TrainingError } from "./fit.js";
+import { epochSeed, refuseZeroLearningRate, TrainingError, type History } from "./fit.js";
 import { createOptimizer, invalidOption, isOptimizer, scheduledLearningRate, type Optimizer, type OptimizerConfig } from "./optimizers.js";
 import type { PCGraph, PCLearningAlgorithm, RelaxSettings } from "./pc-graph.js";
 import { pcLearningAlgorithms } from "./pc-graph.js";
@@ -19,6 +19,11 @@ export interface PCGraphEpochRecord {
   epoch: number;
   /** Mean energy per sample over the epoch's batches, where each update was computed. */
   trainEnergy: number;
+  /**
+   * EqProp and CHL: the mean cost per sample at the free fixed points of the epoch's batches
+   * (1/2 |output - target|^2, the loss the updates descend); absent for PC and iPC.
+   */
+  trainLoss?: number;
   /** Classification accuracy on the test set after the epoch (when there is one and a label group). */
   testAccuracy?: number;
   learningRate: number;
@@ -41,6 +46,8 @@ export interface PCGraphBatchInfo {
   batches: number;
   /** Energy per sample where the batch's update was computed. */
   energy: number;
+  /** EqProp and CHL: the cost per sample at the batch's free fixed point. */
+  loss?: number;
   samplesPerSecond: number;
   learningRate: number;
 }
@@ -53,7 +60,10 @@ export interface PCGraphProgress {
   algorithm: PCLearningAlgorithm;
   batchSize: number;
   history: PCGraphEpochRecord[];
-  partial: { energySum: number; samples: number; seconds: number };
+  /** The epoch so far (`lossSum` when the learning steps report a loss). */
+  partial: { energySum: number; samples: number; seconds: number; lossSum?: number };
+  /** The caller's description of the run (PCGraphFitOptions.run), stored as is. */
+  run?: Record<string, unknown>;
 }
 
 /** What `fitPCGraph` saves: the model, the optimizer state and the progress. */
@@ -101,6 +111,11 @@ export interface PCGraphFitOptions {
   checkpointEvery?: number;
   /** Writes a checkpoint, e.g. `savePCGraphCheckpoint` from pcgraph/node. */
   saveCheckpoint?(path: string, checkpoint: PCGraphCheckpoint): void | Promise<void>;
+  /**
+   * A JSON description of the run for the caller (e.g. the data it was trained on), stored in
+   * every checkpoint as progress.run; when resuming, it replaces the checkpoint's own.
+   */
+  run?: Record<string, unknown>;
   /** Continue from a checkpoint's optimizer state and progress (the weights are set from `resume.weights` when given). */
   resume?: { optimizer: OptimizerStateData; progress: PCGraphProgress | Record<string, unknown>; weights?: Map<string, ArrayLike<number>> };
 }
@@ -177,6 +192,7 @@ export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Da
     if (options.seed === undefined || !Number.isFinite(options.seed)) invalidOption("seed", `must be a finite number, got ${JSON.stringify(options.seed)}`);
     progress = { epoch: 0, batch: 0, seed: options.seed, algorithm, batchSize, history: [], partial: { energySum: 0, samples: 0, seconds: 0 } };
   }
+  if (options.run !== undefined) progress.run = structuredClone(options.run);
 
   const ownsOptimizer = !isOptimizer(options.optimizer);
   const optimizer = isOptimizer(options.optimizer) ? options.optimizer : createOptimizer(options.optimizer);
@@ -185,6 +201,7 @@ export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Da
       if (options.resume.weights) net.setWeights(options.resume.weights);
       optimizer.loadState(options.resume.optimizer);
     }
+    refuseZeroLearningRate(optimizer, Math.max(0, (epochs - progress.epoch) * perEpoch - progress.batch));
     const save = async () => {
       if (options.checkpointPath === undefined) return;
       await options.saveCheckpoint!(options.checkpointPath, { pcGraph: net, optimizer: optimizer.state(), progress: structuredClone(progress) });
@@ -210,10 +227,12 @@ export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Da
         progress.batch = b;
         progress.partial.energySum += result.energy * batch.size;
         progress.partial.samples += batch.size;
+        if ("loss" in result && Number.isFinite(result.loss)) progress.partial.lossSum = (progress.partial.lossSum ?? 0) + result.loss * batch.size;
         const elapsed = (performance.now() - started) / 1000;
         progress.partial.seconds = elapsed;
         await options.onBatch?.({
           epoch: epochIndex + 1, epochs, batch: b, batches: perEpoch, energy: result.energy, learningRate,
+          ...("loss" in result ? { loss: result.loss } : {}),
           samplesPerSecond: progress.partial.samples / Math.max(elapsed, 1e-9),
         });
         if (options.signal && performance.now() - lastYield > 100) {
@@ -228,6 +247,7 @@ export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Da
       const record: PCGraphEpochRecord = {
         epoch: epochIndex + 1,
         trainEnergy: progress.partial.energySum / progress.partial.samples,
+        ...(progress.partial.lossSum !== undefined ? { trainLoss: progress.partial.lossSum / progress.partial.samples } : {}),
         learningRate: scheduledLearningRate(optimizer.config.learningRate, optimizer.config.schedule, Math.max(optimizer.steps - 1, 0)),
         seconds: 0,
       };
@@ -247,4 +267,18 @@ export async function fitPCGraph(net: PCGraph, data: { train: Dataset; test?: Da
   } finally {
     if (ownsOptimizer) optimizer.dispose();
   }
+}
+
+/**
+ * The history in the shape of `fit`'s, for the shared training-curve plot: the loss is the
+ * training cost where the algorithm reports one (EqProp, CHL), else the energy per sample.
+ */
+export function pcGraphCurves(history: PCGraphHistory): History {
+  return {
+    epochs: history.epochs.map((r) => ({
+      epoch: r.epoch, trainLoss: r.trainLoss ?? r.trainEnergy, learningRate: r.learningRate, seconds: r.seconds,
+      ...(r.testAccuracy !== undefined ? { testAccuracy: r.testAccuracy } : {}),
+    })),
+    stoppedEarly: false, interrupted: history.interrupted, seconds: history.seconds,
+  };
 }

@@ -128,6 +128,7 @@ test("graph train then graph query: checkpoint, energy SVG, PNG grids and metric
   const checkpoint = join(out, "checkpoint.ckpt");
   assert.ok(existsSync(checkpoint));
   assert.match(readFileSync(join(out, "energy.svg"), "utf8"), /<svg[\s\S]*image \+ label clamped/);
+  assert.match(readFileSync(join(out, "curves.svg"), "utf8"), /<svg[\s\S]*Test accuracy/, "the training curves the help promises");
   const classify = pcgraph("graph", "query", checkpoint, "--task", "classify", "--count", "50");
   assert.is(classify.code, 0, classify.stderr);
   assert.match(classify.stdout, /accuracy: \d+\.\d+% on 50 test samples/);

@@ -92,6 +92,44 @@ ebm("fit trains an energy-based network by EqProp (symmetric, one-sided) and by 
   }
 }));
 
+// Expectations from queries read here: the cost 1/2 |output - one-hot|^2 summed by hand, the
+// argmax by hand; the losses recorded by fit are the costs of the free phases it learned from.
+ebm("evaluate gives the cost and accuracy of the free fixed points; fit records the epoch's mean cost at them; a schedule that reaches rate 0 is refused", leakFree(async () => {
+  const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 4 });
+  try {
+    const data = toyData(10, 5);
+    const { values } = net.query({ clamp: { sensory: data.features }, read: ["label"], steps: 80, gamma: 0.5, tolerance: 1e-6 });
+    let cost = 0;
+    let correct = 0;
+    for (let s = 0; s < 10; s++) {
+      const y = [values.label[2 * s], values.label[2 * s + 1]];
+      cost += 0.5 * ((y[0] - (data.labels[s] === 0 ? 1 : 0)) ** 2 + (y[1] - (data.labels[s] === 1 ? 1 : 0)) ** 2);
+      if ((y[1] > y[0] ? 1 : 0) === data.labels[s]) correct++;
+    }
+    const evaluation = net.evaluate(data, { steps: 80, gamma: 0.5, tolerance: 1e-6, batchSize: 4 });
+    assert.ok(Math.abs(evaluation.loss - cost / 10) < 1e-6, `loss ${evaluation.loss} vs ${cost / 10}`);
+    assert.is(evaluation.accuracy, correct / 10);
+    const losses: number[] = [];
+    const original = net.learn.bind(net);
+    net.learn = (batch, updater, options) => {
+      const result = original(batch, updater, options);
+      losses.push(result.loss * (batch.clamp.sensory as Float32Array).length / 6);
+      return result;
+    };
+    const history = await net.fit({ train: data }, { epochs: 1, batchSize: 4, optimizer: { kind: "sgd", learningRate: 0.01 }, seed: 1, steps: 20, equilibrium: { beta: 0.5, onWarning: () => {} } });
+    const meanCost = losses.reduce((a, b) => a + b) / 10;
+    assert.ok(Math.abs(history.epochs[0].trainLoss! - meanCost) < 1e-12, `trainLoss ${history.epochs[0].trainLoss} vs ${meanCost}`);
+    try {
+      await net.fit({ train: data }, { epochs: 2, batchSize: 4, optimizer: { kind: "sgd", learningRate: 0.01, schedule: { kind: "cosine", totalSteps: 3 } }, seed: 1, steps: 5 });
+      assert.unreachable("a cosine schedule of 3 steps in a run of 6 is refused");
+    } catch (error) {
+      assert.match((error as Error).message, "the learning rate would be 0 from step 4 of the 6 this run takes");
+    }
+  } finally {
+    net.dispose();
+  }
+}));
+
 ebm("an interrupted EqProp fit resumed from its checkpoint ends with the same weights, bit for bit", leakFree(async () => {
   const spec = layeredNetwork([6, 4, 2]);
   const data = { train: toyData(40, 5) };
