@@ -91,9 +91,9 @@ export type { ParameterSet } from "./train/optimizers.js";
 
 // Energy-based learning: the Hopfield energy and the nudged loss as PC-graph energy terms,
 // EqProp and CHL as schedules, and their float64 oracle
-export { EnergyBasedNetwork, layeredNetwork, hopfieldEnergy, nudgedPCEnergy, energyBasedQueryDefaults, type EnergyBasedOptions } from "./train/energy-based.js";
+export { EnergyBasedNetwork, layeredNetwork, hopfieldEnergy, nudgedPCEnergy, energyBasedQueryDefaults, type EnergyBasedOptions, type EnergyBasedEvaluation } from "./train/energy-based.js";
 export { equilibriumDefaults, type EquilibriumSettings, type EquilibriumLearningResult } from "./train/equilibrium-learning.js";
-export { HopfieldEnergy } from "./pc/graph/hopfield.js";
+export { HopfieldEnergy, levelsBelowTop, type HopfieldOptions } from "./pc/graph/hopfield.js";
 export { NudgedLoss } from "./pc/graph/nudge.js";
 export {
   equilibriumGradient, checkEquilibriumOptions, equilibriumAlgorithms, type EquilibriumAlgorithm, type EquilibriumOptions, type EquilibriumResult,

@@ -128,11 +128,11 @@ export interface RandomEnergyBased {
   describe(): string;
 }
 
-export const energyBasedArbitrary = (o: { activations?: ("hardSigmoid" | "tanh")[]; maxSize?: number; lateral?: boolean; maxBatch?: number } = {}): fc.Arbitrary<RandomEnergyBased> =>
+export const energyBasedArbitrary = (o: { activations?: ("hardSigmoid" | "tanh")[]; maxSize?: number; lateral?: boolean; skip?: boolean; maxBatch?: number } = {}): fc.Arbitrary<RandomEnergyBased> =>
   fc.record({
     activation: fc.constantFrom(...(o.activations ?? ["hardSigmoid", "tanh"] as const)),
     sizes: fc.array(fc.integer({ min: 1, max: o.maxSize ?? 6 }), { minLength: 3, maxLength: 4 }),
-    skip: fc.boolean(),
+    skip: o.skip === false ? fc.constant(false) : fc.boolean(),
     lateral: o.lateral === false ? fc.constant(false) : fc.boolean(),
     batch: fc.integer({ min: 1, max: o.maxBatch ?? 3 }),
     seed,

@@ -21,6 +21,7 @@ export const energyBasedFlags: FlagSpec[] = [
   { name: "steps", type: "integer", min: 1, meta: "N", help: "eqprop/chl: relaxation steps of the free phase (twice that for test queries)", defaultText: "60" },
   { name: "second-steps", type: "integer", min: 1, meta: "N", help: "eqprop/chl: relaxation steps of the nudged or clamped phase", defaultText: "30" },
   { name: "gamma", type: "number", meta: "X", help: "eqprop/chl: relaxation step (<= 1 keeps hard-sigmoid units in [0, 1])", defaultText: "0.5" },
+  { name: "feedback-gain", type: "number", meta: "G", help: "eqprop/chl: gain of the top-down drive (weak feedback: CHL tends to the gradient as G -> 0)", defaultText: "1" },
 ];
 
 /** Usage errors for energy-based flags given with another algorithm. */

@@ -42,6 +42,8 @@ export interface EnergyBasedSettings {
   /** Relaxation steps of each nudged or clamped phase. */
   secondSteps: number;
   gamma: number;
+  /** Gain of the top-down drive (1: symmetric feedback). */
+  feedbackGain: number;
 }
 
 /** The relaxation of the test queries of an energy-based run (what its training reported). */
@@ -66,6 +68,8 @@ function settingsFromFlags(flags: Flags, algorithm: EnergyBasedAlgorithm): Energ
   if (algorithm === "chl" && beta !== undefined && beta > 1) throw new UsageError(`--beta: CHL's nudged clamp moves the output beta of the way to the target, so beta must be in (0, 1], got ${beta}`);
   const gamma = (flags.gamma as number | undefined) ?? 0.5;
   if (!(gamma > 0)) throw new UsageError(`--gamma: expected a number > 0, got ${gamma}`);
+  const feedbackGain = (flags["feedback-gain"] as number | undefined) ?? 1;
+  if (!(feedbackGain > 0) || !Number.isFinite(feedbackGain)) throw new UsageError(`--feedback-gain: expected a number > 0, got ${feedbackGain}`);
   return {
     hidden: typeof flags.hidden === "string" ? parseHidden(flags.hidden) : [256],
     activation: (flags.activation as GroupActivation | undefined) ?? "hardSigmoid",
@@ -75,6 +79,7 @@ function settingsFromFlags(flags: Flags, algorithm: EnergyBasedAlgorithm): Energ
     steps: (flags.steps as number | undefined) ?? 60,
     secondSteps: (flags["second-steps"] as number | undefined) ?? 30,
     gamma,
+    feedbackGain,
   };
 }
 
@@ -83,9 +88,10 @@ export function readEnergyBasedSettings(value: unknown, path: string): EnergyBas
   const s = value as EnergyBasedSettings | undefined;
   const ok = !!s && typeof s === "object" && Array.isArray(s.hidden) && s.hidden.every((n) => Number.isInteger(n) && n >= 1) &&
     groupActivations.includes(s.activation) && Number.isInteger(s.steps) && s.steps >= 1 && Number.isInteger(s.secondSteps) && s.secondSteps >= 1 &&
-    typeof s.gamma === "number" && s.gamma > 0 && (s.beta === undefined || (typeof s.beta === "number" && s.beta > 0));
+    typeof s.gamma === "number" && s.gamma > 0 && (s.beta === undefined || (typeof s.beta === "number" && s.beta > 0)) &&
+    (s.feedbackGain === undefined || (typeof s.feedbackGain === "number" && s.feedbackGain > 0));
   if (!ok) throw new UsageError(`${path}: the checkpoint's energy-based settings (progress.energyBased) are missing or damaged: ${JSON.stringify(value)}`);
-  return s!;
+  return { ...s!, feedbackGain: s!.feedbackGain ?? 1 };
 }
 
 /** Refuses energy-based flags that differ from the settings of the run being resumed. */
@@ -99,6 +105,7 @@ function refuseChangedSettings(flags: Flags, stored: EnergyBasedSettings): void 
     ["steps", flags.steps, stored.steps],
     ["second-steps", flags["second-steps"], stored.secondSteps],
     ["gamma", flags.gamma, stored.gamma],
+    ["feedback-gain", flags["feedback-gain"], stored.feedbackGain],
   ];
   for (const [flag, value, recorded] of given)
     if (value !== undefined && value !== recorded)
@@ -200,7 +207,8 @@ function resumedRun(flags: Flags, path: string, checkpoint: DecodedPCGraphCheckp
 
 /** What a run prints about its rule: "EqProp symmetric beta 2", "CHL full clamp". */
 function ruleLabel(algorithm: EnergyBasedAlgorithm, s: EnergyBasedSettings): string {
-  return algorithm === "eqprop" ? `EqProp ${s.nudging} beta ${s.beta}` : `CHL ${s.clamp} clamp${s.beta !== undefined ? ` beta ${s.beta}` : ""}`;
+  const rule = algorithm === "eqprop" ? `EqProp ${s.nudging} beta ${s.beta}` : `CHL ${s.clamp} clamp${s.beta !== undefined ? ` beta ${s.beta}` : ""}`;
+  return s.feedbackGain === 1 ? rule : `${rule}, feedback gain ${s.feedbackGain}`;
 }
 
 /**
@@ -218,8 +226,8 @@ export async function energyBasedTrainCommand(flags: Flags, out: (line: string) 
     const { algorithm, settings, ebm, data, dir } = plan;
     checkRunFolder(dir, plan.record, algorithm, settings.seed, resumePath);
     const sizes = [data.train.features.length / Math.max(data.train.size, 1), ...ebm.hidden, data.train.numClasses];
-    net = checkpoint ? new EnergyBasedNetwork(checkpoint.model)
-      : new EnergyBasedNetwork(layeredNetwork(sizes, { activation: ebm.activation }), { seed: settings.seed, backend });
+    net = checkpoint ? new EnergyBasedNetwork(checkpoint.model, { feedbackGain: ebm.feedbackGain })
+      : new EnergyBasedNetwork(layeredNetwork(sizes, { activation: ebm.activation }), { seed: settings.seed, backend, feedbackGain: ebm.feedbackGain });
     const removeIfEmpty = makeRunFolder(dir);
     const checkpointPath = join(dir, "checkpoint.ckpt");
     const label = labels[algorithm];
@@ -298,7 +306,7 @@ export function evaluateEnergyBasedCheckpoint(path: string, flags: Flags, out: (
     const testFlag = flags["test-fraction"] as number | undefined;
     if (record && testFlag !== undefined && testFlag !== record.testFraction)
       throw new UsageError(`--test-fraction ${testFlag} differs from the run's ${record.testFraction}: the test part would hold training samples; omit it`);
-    net = new EnergyBasedNetwork(checkpoint.model);
+    net = new EnergyBasedNetwork(checkpoint.model, { feedbackGain: ebm.feedbackGain });
     const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
     const data = loadData(source, { seed: progress.seed, testFraction: testFlag ?? record?.testFraction ?? 0.2, augment: false, numClasses: net.nudge.group.size });
     const split = (flags.split as string | undefined) ?? "test";

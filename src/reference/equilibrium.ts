@@ -11,6 +11,13 @@
 // lambda = H_AA^{-1} dC/dz_A (H symmetric),
 //   dC/dtheta = -lambda^T dg_A/dtheta = sum_i lambda_i rho'(z_i) dD_i/dtheta,
 // D_i the unit's drive, C = 1/2 |z_o - y|^2. Averaged over the batch: L = mean_b C_b.
+//
+// With a feedback gain g (EquilibriumProblem.feedbackGain) the reference solves the network's
+// dynamics directly, with no energy: r(z) = z - rho'(z) D~(z) = 0, where an edge s -> t drives t
+// through W and s through g W^T, so the coupling is no longer symmetric. The same solver runs
+// on r (its Jacobian J = I - diag(rho'' D~) - diag(rho') C~ diag(rho') in place of the Hessian),
+// and implicit differentiation takes lambda = J_AA^{-T} dC/dz_A; a weight W[p, q] of s -> t then
+// enters D~ of the unit q of t (factor 1) and of the unit p of s (factor g).
 import { InvalidArgumentError } from "../backend/errors.js";
 import type { Edge, Group, Topology } from "../pc/graph/topology.js";
 
@@ -24,6 +31,8 @@ export interface EquilibriumProblem {
   /** The output group and its target (B x n_o); C = 1/2 |z_o - y|^2 per sample. */
   output: string;
   target: ArrayLike<number>;
+  /** Gain g of the top-down drive (default 1: the symmetric network of the energy above). */
+  feedbackGain?: number;
 }
 
 export interface EquilibriumSolveOptions {
@@ -58,7 +67,11 @@ export interface EquilibriumReference {
    * X - dF/dX (units held at 0 or 1) from the bounds. Finite differences need it above their step.
    */
   margin: number;
-  /** With `curvature: true`: the smallest eigenvalue of the Hessian on the moving units (a minimum when > 0), to +-1e-3. */
+  /**
+   * With `curvature: true`: the smallest eigenvalue of the Hessian on the moving units (a minimum
+   * when > 0), to +-1e-3; with a feedback gain, of the symmetric part of the Jacobian J (when
+   * positive, every eigenvalue of J has a positive real part: the fixed point attracts).
+   */
   curvature?: number;
 }
 
@@ -82,7 +95,10 @@ function rhoOf(g: Group): Rho {
   }
 }
 
-/** One sample's network: units of all groups in one vector, the coupling as a dense symmetric matrix. */
+/**
+ * One sample's network: units of all groups in one vector, the coupling as a dense matrix whose
+ * row i holds what drives unit i (symmetric without a feedback gain).
+ */
 class SampleNetwork {
   readonly n: number;
   readonly offset: number[];
@@ -91,7 +107,8 @@ class SampleNetwork {
   readonly coupling: Float64Array;
   readonly bias: Float64Array;
 
-  constructor(readonly topology: Topology, weights: Map<string, ArrayLike<number>>, clampedGroups: Set<string>) {
+  constructor(readonly topology: Topology, weights: Map<string, ArrayLike<number>>, clampedGroups: Set<string>, readonly gain = 1) {
+    if (!Number.isFinite(gain) || gain <= 0) throw new InvalidArgumentError(`equilibrium reference: feedbackGain must be a finite number > 0, got ${gain}`);
     this.n = topology.units;
     this.offset = [];
     topology.groups.reduce((o, g) => (this.offset.push(o), o + g.size), 0);
@@ -114,8 +131,9 @@ class SampleNetwork {
           const i = this.offset[e.from.index] + p;
           const j = this.offset[e.to.index] + q;
           const v = w[p * e.to.size + q];
-          // Non-self edges couple (i, j) once; a self edge's W and W^T each count 1/2.
-          this.coupling[i * n + j] += self ? 0.5 * v : v;
+          // Non-self edges couple (i, j) once, i (from) hearing j (to) through the gain; a self
+          // edge's W and W^T each count 1/2.
+          this.coupling[i * n + j] += self ? 0.5 * v : gain * v;
           this.coupling[j * n + i] += self ? 0.5 * v : v;
         }
     }
@@ -159,8 +177,9 @@ class SampleNetwork {
     return d;
   }
 
-  /** E(z) + beta C(z). */
+  /** E(z) + beta C(z) (NaN with a feedback gain: the reference then solves dynamics it does not write as an energy). */
   energy(z: Float64Array, output: number[], target: ArrayLike<number>, beta: number): number {
+    if (this.gain !== 1) return NaN;
     const r = z.map((v, i) => this.rho[i].f(v));
     let e = 0;
     for (let i = 0; i < this.n; i++) {
@@ -172,7 +191,7 @@ class SampleNetwork {
     return e + beta * c;
   }
 
-  /** dF/dz on every unit (F = E + beta C). */
+  /** dF/dz on every unit (F = E + beta C); with a feedback gain, the residual of the dynamics plus beta (z_o - y). */
   gradient(z: Float64Array, output: number[], target: ArrayLike<number>, beta: number): Float64Array {
     const d = this.drive(z);
     const g = z.map((v, i) => v - this.rho[i].d(v) * d[i]);
@@ -279,7 +298,10 @@ function projectedResidual(net: SampleNetwork, z: Float64Array, g: Float64Array,
   return count === 0 ? 0 : Math.sqrt(sum / count);
 }
 
-/** The Hessian of F on the units `active`: I - diag(rho'' D) - diag(rho') C diag(rho') (+ beta on output units). */
+/**
+ * The Jacobian of dF/dz (the Hessian of F; with a feedback gain, of the dynamics' residual) on
+ * the units `active`: I - diag(rho'' D) - diag(rho') C diag(rho') (+ beta on output units).
+ */
 function hessian(net: SampleNetwork, z: Float64Array, active: number[], output: Set<number>, beta: number): Float64Array {
   const m = active.length;
   const d = net.drive(z);
@@ -372,7 +394,7 @@ function sampleVector(net: SampleNetwork, p: EquilibriumProblem, b: number, star
  * `clampOutput` when given), one per sample, solved to `tolerance`.
  */
 export function solveEquilibrium(p: EquilibriumProblem, o: EquilibriumSolveOptions = {}): { fixedPoint: Record<string, Float64Array>; residual: number; energy: number } {
-  const net = new SampleNetwork(p.topology, p.weights, new Set(Object.keys(p.clamped)));
+  const net = new SampleNetwork(p.topology, p.weights, new Set(Object.keys(p.clamped)), p.feedbackGain);
   const out = groupOf(p.topology, p.output);
   const outputUnits = Array.from({ length: out.size }, (_, i) => net.offset[out.index] + i);
   const fixedPoint: Record<string, Float64Array> = {};
@@ -397,7 +419,7 @@ export function solveEquilibrium(p: EquilibriumProblem, o: EquilibriumSolveOptio
 export function equilibriumReference(p: EquilibriumProblem, o: Omit<EquilibriumSolveOptions, "beta" | "clampOutput"> = {}): EquilibriumReference {
   if (!Number.isInteger(p.batch) || p.batch < 1) throw new InvalidArgumentError(`equilibrium reference: batch must be an integer >= 1, got ${p.batch}`);
   const { topology } = p;
-  const net = new SampleNetwork(topology, p.weights, new Set(Object.keys(p.clamped)));
+  const net = new SampleNetwork(topology, p.weights, new Set(Object.keys(p.clamped)), p.feedbackGain);
   const out = groupOf(topology, p.output);
   if (out.name in p.clamped) throw new InvalidArgumentError(`equilibrium reference: the output "${out.name}" must be free`);
   const outputUnits = Array.from({ length: out.size }, (_, i) => net.offset[out.index] + i);
@@ -423,11 +445,15 @@ export function equilibriumReference(p: EquilibriumProblem, o: Omit<EquilibriumS
       loss += 0.5 * (z[u] - target[k]) ** 2;
       dC[u] = z[u] - target[k];
     });
-    // lambda = H_AA^{-1} dC/dz_A; weighted by rho' it is the sensitivity of the loss to each unit's drive.
+    // lambda = J_AA^{-T} dC/dz_A (J = H, symmetric, without a feedback gain); weighted by rho' it
+    // is the sensitivity of the loss to each unit's drive.
     const active = solved.active;
+    const m = active.length;
     const h = hessian(net, z, active, new Set(), 0);
-    if (o.curvature) curvature = Math.min(curvature, smallestEigenvalue(h, active.length));
-    const lambda = solveDense(h, Float64Array.from(active, (i) => dC[i]), active.length);
+    const transposed = new Float64Array(m * m);
+    for (let a = 0; a < m; a++) for (let c = 0; c < m; c++) transposed[c * m + a] = h[a * m + c];
+    if (o.curvature) curvature = Math.min(curvature, smallestEigenvalue(h.map((v, k) => 0.5 * (v + transposed[k])), m));
+    const lambda = solveDense(transposed, Float64Array.from(active, (i) => dC[i]), m);
     const sensitivity = new Float64Array(net.n);
     active.forEach((i, a) => (sensitivity[i] = lambda[a] * net.rho[i].d(z[i])));
     const r = z.map((v, i) => net.rho[i].f(v));
@@ -440,15 +466,16 @@ export function equilibriumReference(p: EquilibriumProblem, o: Omit<EquilibriumS
   return { loss: loss / p.batch, gradients, fixedPoint, residual, margin, ...(o.curvature ? { curvature } : {}) };
 }
 
-/** dC/dW[p, q] = s_tq rho(z_sp) + s_sp rho(z_tq) (self edges: 1/2 of it), masked, averaged over the batch. */
+/** dC/dW[p, q] = s_tq rho(z_sp) + g s_sp rho(z_tq) (self edges: 1/2 of both, no gain), masked, averaged over the batch. */
 function addWeightGradient(e: Edge, net: SampleNetwork, r: Float64Array, s: Float64Array, dW: Float64Array, batch: number): void {
   const half = e.from === e.to ? 0.5 : 1;
+  const gain = e.from === e.to ? 1 : net.gain;
   for (let p = 0; p < e.from.size; p++)
     for (let q = 0; q < e.to.size; q++) {
       if (e.mask && e.mask[p * e.to.size + q] === 0) continue;
       const i = net.offset[e.from.index] + p;
       const j = net.offset[e.to.index] + q;
-      dW[p * e.to.size + q] += (half * (s[j] * r[i] + s[i] * r[j])) / batch;
+      dW[p * e.to.size + q] += (half * (s[j] * r[i] + gain * s[i] * r[j])) / batch;
     }
 }
 
@@ -461,6 +488,7 @@ function addWeightGradient(e: Edge, net: SampleNetwork, r: Float64Array, s: Floa
  * by the inverse of the Schur complement of the output block (docs/energy-based.md).
  */
 export function clampedResponseReference(p: EquilibriumProblem, o: Omit<EquilibriumSolveOptions, "beta" | "clampOutput"> = {}): Map<string, Float64Array> {
+  if ((p.feedbackGain ?? 1) !== 1) throw new InvalidArgumentError("clampedResponseReference: the clamped response is defined here for feedbackGain 1 (the symmetric network)");
   const { topology } = p;
   const net = new SampleNetwork(topology, p.weights, new Set(Object.keys(p.clamped)));
   const out = groupOf(topology, p.output);

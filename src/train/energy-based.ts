@@ -4,7 +4,7 @@
 // energy of nudged PC: the prediction errors with the output free and nudged.
 import { InvalidArgumentError } from "../backend/errors.js";
 import { PredictionErrors, type EnergyTerm } from "../pc/graph/energy.js";
-import { HopfieldEnergy } from "../pc/graph/hopfield.js";
+import { HopfieldEnergy, type HopfieldOptions } from "../pc/graph/hopfield.js";
 import { PCGraphModel, type PCGraphModelOptions } from "../pc/graph/model.js";
 import { NudgedLoss } from "../pc/graph/nudge.js";
 import type { GroupActivation, PCGraphSpec } from "../pc/graph/topology.js";
@@ -21,9 +21,9 @@ export function nudgedPCEnergy(output = "label"): (model: PCGraphModel) => Energ
   return (model) => [new PredictionErrors(model), new NudgedLoss(model, output)];
 }
 
-/** The energy of an energy-based network: the Hopfield energy plus beta C on `output`. */
-export function hopfieldEnergy(output = "label"): (model: PCGraphModel) => EnergyTerm[] {
-  return (model) => [new HopfieldEnergy(model), new NudgedLoss(model, output)];
+/** The energy of an energy-based network: the Hopfield energy (with its options: the feedback gain) plus beta C on `output`. */
+export function hopfieldEnergy(output = "label", options: HopfieldOptions = {}): (model: PCGraphModel) => EnergyTerm[] {
+  return (model) => [new HopfieldEnergy(model, options), new NudgedLoss(model, output)];
 }
 
 /**
@@ -54,7 +54,7 @@ export interface EnergyBasedEvaluation {
 }
 
 /** Options of an energy-based network: the model's, and the group the loss nudges. */
-export interface EnergyBasedOptions extends PCGraphModelOptions {
+export interface EnergyBasedOptions extends PCGraphModelOptions, HopfieldOptions {
   /** The group the loss nudges (default "label"). */
   output?: string;
 }
@@ -66,14 +66,21 @@ export const energyBasedQueryDefaults = { steps: 200, gamma: 0.5, tolerance: 1e-
  * An energy-based network: a PC graph with the Hopfield energy and a nudged loss. Weights of
  * lateral (self) edges must be symmetric; they are made so at initialisation, and setWeights
  * refuses asymmetric ones. `learn` and `fit` default to EqProp (symmetric nudging).
+ * `feedbackGain` scales the top-down drive (weak feedback, Xie & Seung 2003); it is part of
+ * the energy, not of the model's weights, so give it again when building a network from a
+ * checkpoint's model (the CLI stores it with the run's settings).
  */
 export class EnergyBasedNetwork extends PCGraph {
+  /** The nudged loss on the output (its group, target and current beta). */
   readonly nudge: NudgedLoss;
+  /** The Hopfield term (its feedback gain and level weights). */
+  readonly hopfield: HopfieldEnergy;
 
   constructor(spec: PCGraphSpec | PCGraphModel, options: EnergyBasedOptions = {}) {
     const output = options.output ?? "label";
-    super(spec, { ...options, energy: hopfieldEnergy(output) });
+    super(spec, { ...options, energy: hopfieldEnergy(output, { feedbackGain: options.feedbackGain }) });
     this.nudge = this.energy.find(NudgedLoss)!;
+    this.hopfield = this.energy.find(HopfieldEnergy)!;
     try {
       const symmetric = new Map<string, Float64Array>();
       for (const e of this.model.edges) {

@@ -25,7 +25,7 @@ function pcgraph(...args: string[]): { code: number | null; stdout: string; stde
 test("train --help lists the energy-based flags", () => {
   const { code, stdout } = pcgraph("train", "--help");
   assert.is(code, 0);
-  for (const flag of ["eqprop", "chl", "--hidden", "--beta", "--nudging", "--clamp", "--steps", "--second-steps", "--gamma", "--activation"]) assert.match(stdout, flag);
+  for (const flag of ["eqprop", "chl", "--hidden", "--beta", "--nudging", "--clamp", "--steps", "--second-steps", "--gamma", "--activation", "--feedback-gain"]) assert.match(stdout, flag);
 });
 
 test("train --algo eqprop: checkpoint with its settings and run record, curves.svg and history.json; resume, extend, refuse changes; eval reads it", () => {
@@ -87,6 +87,22 @@ test("train --algo chl trains with the full clamp into runs/ebm-<hidden>-chl-see
   assert.match(other.stderr, "already holds a chl run of layered:784-8-10");
 });
 
+test("train --algo chl --clamp nudged --feedback-gain: the weak-feedback network is stored with its gain, and eval relaxes it with that gain", () => {
+  const out = join(temp, "weak");
+  const run = pcgraph("train", "--algo", "chl", "--clamp", "nudged", "--beta", "0.5", "--feedback-gain", "0.1", "--epochs", "1", "--hidden", "8",
+    "--augment", "false", "--test-fraction", "0.9", "--steps", "8", "--second-steps", "4", "--out", out);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, "CHL nudged clamp beta 0.5, feedback gain 0.1");
+  const decoded = decodePCGraphCheckpoint(new Uint8Array(readFileSync(join(out, "checkpoint.ckpt"))));
+  decoded.model.dispose();
+  assert.is((decoded.progress as { energyBased: { feedbackGain: number } }).energyBased.feedbackGain, 0.1);
+  const evaluated = pcgraph("eval", join(out, "checkpoint.ckpt"));
+  assert.is(evaluated.code, 0, evaluated.stderr);
+  assert.match(evaluated.stdout, "feedback gain 0.1");
+  assert.match(evaluated.stdout, `accuracy: ${/test accuracy: (\d+\.\d+%)/.exec(run.stdout)![1]}`, "the same free fixed points as the run's test evaluation");
+  assert.match(pcgraph("train", "--resume", join(out, "checkpoint.ckpt"), "--epochs", "2", "--feedback-gain", "1").stderr, "--feedback-gain 1 differs from the resumed run's 0.1");
+});
+
 test("energy-based flags are usage errors with other algorithms or the wrong rule", async () => {
   for (const [args, message] of [
     [["--algo", "zil", "--beta", "0.5"], "--beta applies to --algo eqprop or chl, not zil"],
@@ -97,6 +113,8 @@ test("energy-based flags are usage errors with other algorithms or the wrong rul
     [["--algo", "eqprop", "--model", "cnn"], "--model applies to bp, zil, il and fpa"],
     [["--algo", "eqprop", "--hidden", "12,x"], "--hidden: expected sizes"],
     [["--algo", "chl", "--clamp", "nudged", "--beta", "2"], "beta must be in (0, 1]"],
+    [["--algo", "eqprop", "--feedback-gain", "0"], "--feedback-gain: expected a number > 0"],
+    [["--algo", "zil", "--feedback-gain", "0.1"], "--feedback-gain applies to --algo eqprop or chl, not zil"],
   ] as const) {
     const errors: string[] = [];
     const code = await runCli(["train", ...args], () => {}, (line) => errors.push(line));

@@ -247,6 +247,21 @@ ebm("asymmetric weights are refused: both directions of a pair, and lateral weig
   net.dispose();
 }));
 
+ebm("a feedback gain must be a finite number > 0 and needs a layered network (a skip edge is named); the level weights follow the layers", leakFree(() => {
+  const before = memory().numTensors;
+  for (const bad of [0, -0.5, NaN, Infinity]) throwsTyped(() => new EnergyBasedNetwork(layeredNetwork([4, 3, 2]), { feedbackGain: bad }), InvalidArgumentError, /feedbackGain must be a finite number > 0/);
+  const skip = {
+    groups: [{ name: "sensory", size: 4 }, { name: "hidden", size: 3 }, { name: "label", size: 2 }],
+    edges: [{ from: "sensory", to: "hidden" }, { from: "hidden", to: "label" }, { from: "sensory", to: "label" }],
+  };
+  throwsTyped(() => new EnergyBasedNetwork(skip, { feedbackGain: 0.1 }), TopologyError, /the edge (sensory->label|hidden->label|sensory->hidden) closes a path of another length \(a skip edge or a cycle\)/);
+  assert.is(memory().numTensors, before, "nothing half-built stays allocated");
+  new EnergyBasedNetwork(skip, { feedbackGain: 1 }).dispose(); // symmetric feedback takes any graph
+  const net = new EnergyBasedNetwork(layeredNetwork([4, 3, 3, 2]), { feedbackGain: 0.1, seed: 1 });
+  assert.equal(Array.from(net.hopfield.levelWeights).map((a) => Number(a.toPrecision(12))), [1000, 100, 10, 1], "a_g = g^-(levels below the output)");
+  net.dispose();
+}));
+
 ebm("an energy-based network refuses PC and iPC; EqProp needs a nudged loss and the target", leakFree(() => {
   const net = new EnergyBasedNetwork(layeredNetwork([6, 5, 2]), { seed: 1 });
   throwsTyped(() => net.learn({ clamp: { sensory, label } }, noUpdate, { algorithm: "pc" }), InvalidArgumentError, /learns by "eqprop" or "chl", not "pc"/);

@@ -23,10 +23,13 @@ export interface EnergyTerm {
   /** Per-group error norms for the step stream: sqrt(sum of squares / B). */
   errorNorms?(state: PCGraphState, out: Record<string, number>): void;
   /**
-   * For a term whose values live in a box (the Hopfield energy's hard-sigmoid units in [0, 1]):
-   * replaces the total dF/dX of those groups, once every term has added to it, by the
-   * projected gradient X - P(X - dF/dX). A step of gamma <= 1 then stays in the box and the
-   * residual is 0 exactly at a constrained fixed point.
+   * Turns the total dF/dX of the term's groups, once every term has added to it, into the
+   * relaxation's step direction: for values that live in a box (the Hopfield energy's
+   * hard-sigmoid units in [0, 1]) the projected gradient X - P(X - dF/dX), so a step of
+   * gamma <= 1 stays in the box and the residual is 0 exactly at a constrained fixed point;
+   * for an energy with a per-group metric a_g (the Hopfield energy with a feedback gain)
+   * first (1/a_g) dF/dX, so the relaxation runs the network's own dynamics. The fixed points
+   * are those of F either way.
    */
   projectValueGradient?(state: PCGraphState): void;
   /** The starting value of a free group for init "forward" (its prediction, its drive), or null when it has none. */

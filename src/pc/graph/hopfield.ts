@@ -23,9 +23,22 @@
 // the box, a unit pushed against a bound stays there, and the residual is 0 exactly at a
 // constrained fixed point (the states are clipped to [0, 1] in Scellier & Bengio 2017).
 //
+// Feedback gain g (Xie & Seung 2003; docs/energy-based.md, "Weak feedback"): each edge s -> t
+// drives t bottom-up through W_st and s top-down through g W_st^T, the layered network
+//   X_k = rho'(X_k) (b_k + rho(X_{k-1}) W_k + g rho(X_{k+1}) W_{k+1}^T).
+// Those dynamics descend the level-weighted energy
+//   E_g = sum_g a_g (1/2 ||X_g||^2 - b_g . rho(X_g)) - sum_{s->t} a_t <rho(X_s) W_st, rho(X_t)>,
+//   a_g = g^(level(g) - top level),
+// in the metric diag(a): dE_g/dX_g = a_g (X_g - rho'(X_g) D~_g), D~ the gained drive, and the
+// relaxation steps along (1/a_g) dE_g/dX_g, the network's own dynamics. The parameter gradient
+// is that of E_g: dE_g/dW_st = -a_t rho(X_s)^T rho(X_t), dE_g/db_g = -a_g sum_b rho(X_g), the
+// layer-wise learning rates g^(k - L) of Xie & Seung. Levels need a layered graph: every edge
+// between consecutive levels, or lateral (within a group, gain 1). g = 1 is the energy above.
+//
 // Products are kept per edge, forward P_e = rho(X_s) W_e and backward Q_e = rho(X_t) W_e^T,
 // and recomputed only when their source's values or the parameters change: the product of a
 // clamped input is done once per batch, across all phases of a learning step.
+import { InvalidArgumentError } from "../../backend/errors.js";
 import { withScratch } from "../../scratch.js";
 import type { Tensor } from "../../tensor.js";
 import { activationGradient } from "./activation.js";
@@ -40,11 +53,59 @@ interface Stamps {
   drive: Float64Array;
 }
 
+/** Options of the Hopfield energy. */
+export interface HopfieldOptions {
+  /**
+   * Gain g > 0 of the top-down drive (default 1: symmetric feedback). Small g is the weak
+   * feedback regime of Xie & Seung (2003), where CHL approximates backprop; g != 1 needs a
+   * layered graph and weights the energy per level (see the note at the top of this file).
+   */
+  feedbackGain?: number;
+}
+
+/**
+ * How many levels each group lies below the top of its connected part: 0 for the highest
+ * groups, +1 per edge downwards (an edge s -> t puts t one level above s). Throws a
+ * TopologyError naming an edge that does not join consecutive levels (a skip edge or a cycle).
+ */
+export function levelsBelowTop(model: PCGraphModel): number[] {
+  const level: (number | undefined)[] = model.groups.map(() => undefined);
+  for (const root of model.groups) {
+    if (level[root.index] !== undefined) continue;
+    level[root.index] = 0;
+    const part = [root];
+    for (let i = 0; i < part.length; i++) {
+      const g = part[i];
+      for (const e of [...g.outEdges, ...g.inEdges]) {
+        if (e.from === e.to) continue; // lateral: within the level
+        const [other, want] = e.from === g ? [e.to, level[g.index]! + 1] : [e.from, level[g.index]! - 1];
+        if (level[other.index] === undefined) {
+          level[other.index] = want;
+          part.push(other);
+        } else if (level[other.index] !== want)
+          throw new TopologyError(e.from.name, `a feedback gain needs a layered network, every edge between consecutive levels; ` +
+            `the edge ${e.from.name}->${e.to.name} closes a path of another length (a skip edge or a cycle)`);
+      }
+    }
+    const top = Math.max(...part.map((g) => level[g.index]!));
+    for (const g of part) level[g.index] = top - level[g.index]!;
+  }
+  return level as number[];
+}
+
 export class HopfieldEnergy implements EnergyTerm {
   readonly name = "hopfield";
+  /** The gain g of the top-down drive (1: symmetric feedback). */
+  readonly feedbackGain: number;
+  /** a_g per group index: g^-(levels below the top of its connected part); all 1 when g = 1. */
+  readonly levelWeights: Float64Array;
   private readonly stamps = new WeakMap<PCGraphState, Stamps>();
 
-  constructor(readonly model: PCGraphModel) {
+  constructor(readonly model: PCGraphModel, options: HopfieldOptions = {}) {
+    const gain = options.feedbackGain ?? 1;
+    if (typeof gain !== "number" || !Number.isFinite(gain) || gain <= 0)
+      throw new InvalidArgumentError(`feedbackGain must be a finite number > 0, got ${JSON.stringify(options.feedbackGain)}`);
+    this.feedbackGain = gain;
     const pairs = new Map<string, Edge>();
     for (const e of model.edges) {
       const key = [e.from.name, e.to.name].sort().join("\u0000");
@@ -54,6 +115,8 @@ export class HopfieldEnergy implements EnergyTerm {
           "an energy-based network has one symmetric weight per pair of groups, used in both directions (give one of the edges)");
       pairs.set(key, e);
     }
+    this.levelWeights = new Float64Array(model.groups.length).fill(1);
+    if (gain !== 1) levelsBelowTop(model).forEach((depth, index) => (this.levelWeights[index] = gain ** -depth));
   }
 
   private stampsOf(state: PCGraphState): Stamps {
@@ -92,7 +155,7 @@ export class HopfieldEnergy implements EnergyTerm {
     return stamp;
   }
 
-  /** D_g, [B, n_g], brought up to date. */
+  /** D_g, [B, n_g], brought up to date (the top-down products weighted by the feedback gain). */
   drive(state: PCGraphState, g: Group): Tensor {
     const k = state.backend;
     const stamps = this.stampsOf(state);
@@ -105,7 +168,7 @@ export class HopfieldEnergy implements EnergyTerm {
     const bias = this.model.bias(g);
     if (bias) k.biasAdd(state.batch, g.size, 1, bias.address, drive.address);
     for (const e of g.inEdges) k.axpy(drive.size, e.from === g ? 0.5 : 1, state.buffer(`hopfieldForward.${e.index}`, e.to).address, drive.address);
-    for (const e of g.outEdges) k.axpy(drive.size, e.to === g ? 0.5 : 1, state.buffer(`hopfieldBackward.${e.index}`, e.from).address, drive.address);
+    for (const e of g.outEdges) k.axpy(drive.size, e.to === g ? 0.5 : this.feedbackGain, state.buffer(`hopfieldBackward.${e.index}`, e.from).address, drive.address);
     stamps.drive[g.index] = stamp;
     return drive;
   }
@@ -119,13 +182,14 @@ export class HopfieldEnergy implements EnergyTerm {
     let total = 0;
     for (const g of state.groups) {
       const x = state.values[g.index];
-      total += 0.5 * k.sumSquares(x.size, x.address);
+      const a = this.levelWeights[g.index];
+      total += 0.5 * a * k.sumSquares(x.size, x.address);
       const bias = this.model.bias(g);
       if (bias)
         withScratch(k, [g.size], (column) => {
           k.biasGrad(state.batch, g.size, 1, state.activation(g).address, 0, column.address);
           k.mul(g.size, column.address, bias.address, column.address);
-          total -= k.sum(g.size, column.address);
+          total -= a * k.sum(g.size, column.address);
         });
     }
     for (const e of this.model.edges) {
@@ -133,7 +197,7 @@ export class HopfieldEnergy implements EnergyTerm {
       const product = state.buffer(`hopfieldForward.${e.index}`, e.to);
       withScratch(k, product.shape, (pair) => {
         k.mul(pair.size, product.address, state.activation(e.to).address, pair.address);
-        total -= (e.from === e.to ? 0.5 : 1) * k.sum(pair.size, pair.address);
+        total -= (e.from === e.to ? 0.5 : 1) * this.levelWeights[e.to.index] * k.sum(pair.size, pair.address);
       });
     }
     return total;
@@ -146,18 +210,28 @@ export class HopfieldEnergy implements EnergyTerm {
       const grad = state.gradient(g);
       const x = state.values[g.index];
       const force = state.buffer("hopfieldForce", g);
-      // grad += X - rho'(X) * D
+      // grad += a_g (X - rho'(X) * D)
+      const a = this.levelWeights[g.index];
       activationGradient(k, g, x.size, x.address, this.drive(state, g).address, force.address);
-      k.axpy(grad.size, 1, x.address, grad.address);
-      k.axpy(grad.size, -1, force.address, grad.address);
+      k.axpy(grad.size, a, x.address, grad.address);
+      k.axpy(grad.size, -a, force.address, grad.address);
     }
   }
 
+  /**
+   * The step direction of the relaxation in place of dF/dX: (1/a_g) dF/dX (the metric of the
+   * levels; nothing changes at gain 1), then for hard-sigmoid groups the projected gradient
+   * X - clip(X - that, 0, 1) (the box is a product of intervals, so clipping is the projection
+   * in any diagonal metric).
+   */
   projectValueGradient(state: PCGraphState): void {
     const k = state.backend;
     for (const g of state.groups) {
-      if (!state.moves(g) || g.activation !== "hardSigmoid") continue;
+      if (!state.moves(g)) continue;
       const grad = state.gradient(g);
+      const a = this.levelWeights[g.index];
+      if (a !== 1) k.scale(grad.size, 1 / a, grad.address, grad.address);
+      if (g.activation !== "hardSigmoid") continue;
       const x = state.values[g.index];
       withScratch(k, x.shape, (target) => {
         // grad <- X - clip(X - grad, 0, 1)
@@ -172,7 +246,7 @@ export class HopfieldEnergy implements EnergyTerm {
     const k = state.backend;
     for (const e of this.model.edges) {
       const dW = gradients.get(e.weightName)!;
-      k.matmul(true, false, e.from.size, e.to.size, state.batch, (e.from === e.to ? -0.5 : -1) * scale,
+      k.matmul(true, false, e.from.size, e.to.size, state.batch, (e.from === e.to ? -0.5 : -1) * this.levelWeights[e.to.index] * scale,
         state.activation(e.from).address, state.activation(e.to).address, 1, dW.address);
       const mask = this.model.mask(e);
       if (mask) k.mul(dW.size, dW.address, mask.address, dW.address);
@@ -183,12 +257,12 @@ export class HopfieldEnergy implements EnergyTerm {
       const db = gradients.get(`${g.name}.bias`)!;
       withScratch(k, [g.size], (column) => {
         k.biasGrad(state.batch, g.size, 1, state.activation(g).address, 0, column.address);
-        k.axpy(g.size, -scale, column.address, db.address);
+        k.axpy(g.size, -scale * this.levelWeights[g.index], column.address, db.address);
       });
     }
   }
 
-  /** The force on each moving group, sqrt(sum (dF/dX)^2 / B) from the last evaluation of the gradient. */
+  /** The force on each moving group, sqrt(sum d^2 / B) of the step direction d of the last evaluation (dF/dX at gain 1). */
   errorNorms(state: PCGraphState, out: Record<string, number>): void {
     for (const g of state.groups) {
       if (!state.moves(g)) continue;
