@@ -2,13 +2,15 @@
 // inference limit (arXiv 2206.02629), measured:
 //   1. gradient alignment against beta on a batch of MNIST digits (784-128-10), in float64
 //      against the oracles and in float32 on the wasm backend, with a log-log plot;
-//   2. training a 784-256-10 network with EqProp (symmetric), CHL, nudged PC, Z-IL and BP on
+//   2. weak feedback: CHL's and EqProp's error to the equilibrium gradient against the feedback
+//      gain g, with hard-sigmoid and with linear outputs (float64);
+//   3. training a 784-256-10 network with EqProp (symmetric), CHL, nudged PC, Z-IL and BP on
 //      the bundled digits and on Fashion-MNIST (subsampled to the same size).
 // Writes <out>/results.md and <out>/alignment.svg and prints the same tables. Fixed seeds.
 //
 //   npm run experiment:ebm                 the full run (about 2.5 minutes on a quiet 2-core machine, 6 under load)
 //   npm run experiment:ebm -- --smoke      small sizes, seconds (the version npm test runs)
-//   options: --out DIR (default docs/ebm), --epochs N (default 10), --parts alignment,training,
+//   options: --out DIR (default docs/ebm), --epochs N (default 10), --parts alignment,weak-feedback,training,
 //            --datasets mnist,fashion-mnist
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -20,6 +22,7 @@ import { writeFileAtomic } from "../../src/node/files.js";
 import { shuffledIndices, subset, trainTestSplit, type Dataset } from "../../src/train/data/dataset.js";
 import { loadBundledMnist } from "../../src/train/data/mnist.js";
 import { runAlignment } from "./alignment.js";
+import { runWeakFeedback } from "./weak-feedback.js";
 import { hostLine } from "../../src/node/host.js";
 import { energyBasedSettings, nudgedPCSettings, runTraining, backpropRate } from "./training.js";
 
@@ -57,6 +60,14 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     report.push("## Gradient alignment against beta", "", result.markdown, "", "![relative error against beta](alignment.svg)", "");
     o.log(result.markdown);
   }
+  if (o.parts.includes("weak-feedback")) {
+    const hidden = o.smoke ? 16 : 128;
+    const batch = o.smoke ? 4 : 32;
+    o.log(`\n== Part 2: weak feedback (784-${hidden}-10, batch ${batch}, float64); ${hostLine()}`);
+    const result = runWeakFeedback({ data: digits, hidden, batch, seed: 1, gains: o.smoke ? [1, 0.1] : [1, 0.1, 0.01], tolerance: 1e-12, log: o.log });
+    report.push("## Weak feedback", "", result.markdown, "");
+    o.log(result.markdown);
+  }
   if (o.parts.includes("training")) {
     const trainSize = o.smoke ? 256 : 8000;
     const testSize = o.smoke ? 128 : 2000;
@@ -74,7 +85,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     }
     const hidden = o.smoke ? 16 : 256;
     const epochs = o.epochs;
-    o.log(`\n== Part 2: training 784-${hidden}-10 for ${epochs} epochs; ${hostLine()}`);
+    o.log(`\n== Part 3: training 784-${hidden}-10 for ${epochs} epochs; ${hostLine()}`);
     const result = await runTraining({ datasets, hidden, epochs, batchSize: 32, seed: 1, log: o.log });
     const s = energyBasedSettings;
     report.push("## Training", "", `${hostLine()} (the load during the run).`, "", result.markdown, "",
@@ -106,8 +117,8 @@ async function main(): Promise<void> {
   const smoke = values.smoke === true;
   const epochs = Number(values.epochs ?? (smoke ? 1 : 10));
   if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`--epochs must be an integer >= 1, got ${values.epochs}`);
-  const parts = (values.parts ?? "alignment,training").split(",");
-  for (const p of parts) if (p !== "alignment" && p !== "training") throw new Error(`--parts: unknown part ${JSON.stringify(p)} (alignment, training)`);
+  const parts = (values.parts ?? "alignment,weak-feedback,training").split(",");
+  for (const p of parts) if (!["alignment", "weak-feedback", "training"].includes(p)) throw new Error(`--parts: unknown part ${JSON.stringify(p)} (alignment, weak-feedback, training)`);
   const datasets = (values.datasets ?? "mnist,fashion-mnist").split(",");
   for (const d of datasets) if (d !== "mnist" && d !== "fashion-mnist") throw new Error(`--datasets: unknown dataset ${JSON.stringify(d)} (mnist, fashion-mnist)`);
   await runExperiment({ smoke, out: values.out ?? (smoke ? "experiment-output/ebm-smoke" : "docs/ebm"), epochs, parts, datasets, log: (line) => console.log(line) });

@@ -13,13 +13,13 @@ import { memory } from "../../src/tensor.js";
 
 const test = suite("energy-based experiment (smoke)");
 
-test("npm run experiment:ebm -- --smoke writes results.md with the alignment and training tables and alignment.svg", async () => {
+test("npm run experiment:ebm -- --smoke writes results.md with the alignment, weak-feedback and training tables and alignment.svg", async () => {
   const out = mkdtempSync(join(tmpdir(), "pcgraph-ebm-experiment-"));
   const lines: string[] = [];
   releaseScratch();
   const before = memory().numTensors;
   try {
-    const report = await runExperiment({ smoke: true, out, epochs: 1, parts: ["alignment", "training"], datasets: ["mnist", "fashion-mnist"], log: (line) => lines.push(line) });
+    const report = await runExperiment({ smoke: true, out, epochs: 1, parts: ["alignment", "weak-feedback", "training"], datasets: ["mnist", "fashion-mnist"], log: (line) => lines.push(line) });
     releaseScratch();
     assert.is(memory().numTensors, before, "no tensor leaked");
     assert.equal(readdirSync(out).sort(), ["alignment.svg", "results.md"]);
@@ -30,6 +30,8 @@ test("npm run experiment:ebm -- --smoke writes results.md with the alignment and
       assert.match(report, `| ${method} | float32 (wasm-simd) |`);
     }
     assert.match(report, /Fitted slope of log\(relative error\) against log\(beta\)/);
+    assert.match(report, "## Weak feedback");
+    for (const row of ["| hard sigmoid | CHL nudged (beta 1e-5) |", "| linear | CHL full clamp |", "| linear | EqProp symmetric (beta 1e-4) |"]) assert.match(report, row);
     const trainingTables = report.split("\n\n").filter((block) => block.startsWith("| method | test accuracy"));
     assert.is(trainingTables.length, fashionMnistAvailable() ? 2 : 1);
     for (const table of trainingTables) for (const method of ["EqProp symmetric", "CHL", "nudged PC", "Z-IL", "BP"]) assert.match(table, `| ${method} |`);
