@@ -113,7 +113,7 @@ ebm("evaluate gives the cost and accuracy of the free fixed points; fit records 
     const original = net.learn.bind(net);
     net.learn = (batch, updater, options) => {
       const result = original(batch, updater, options);
-      losses.push(result.loss * (batch.clamp.sensory as Float32Array).length / 6);
+      losses.push(result.loss * (batch.clamp!.sensory as Float32Array).length / 6);
       return result;
     };
     const history = await net.fit({ train: data }, { epochs: 1, batchSize: 4, optimizer: { kind: "sgd", learningRate: 0.01 }, seed: 1, steps: 20, equilibrium: { beta: 0.5, onWarning: () => {} } });
