@@ -99,4 +99,4 @@ export {
   equilibriumGradient, checkEquilibriumOptions, equilibriumAlgorithms, type EquilibriumAlgorithm, type EquilibriumOptions, type EquilibriumResult,
   type Nudging, type ChlClamp, type NonConvergence, type PhaseSettings, type PhaseResult,
 } from "./pc/graph/equilibrium.js";
-export { equilibriumReference, solveEquilibrium, clampedResponseReference, type EquilibriumProblem, type EquilibriumReference } from "./reference/equilibrium.js";
+export { equilibriumReference, solveEquilibrium, clampedResponseReference, type EquilibriumProblem, type EquilibriumReference, type EquilibriumSolveOptions } from "./reference/equilibrium.js";

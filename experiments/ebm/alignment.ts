@@ -20,6 +20,7 @@ import { PCGraph } from "../../src/train/pc-graph.js";
 import { markdownTable } from "./report.js";
 import { lineChartSvg, type SeriesStyle } from "../../src/train/plot.js";
 
+/** What part 1 measures and on what. */
 export interface AlignmentOptions {
   data: Dataset;
   hidden: number;
@@ -32,6 +33,7 @@ export interface AlignmentOptions {
   log(line: string): void;
 }
 
+/** One method, backend and beta: its cosine and relative error to its oracle. */
 export interface AlignmentRow {
   method: string;
   backend: BackendName;
@@ -43,6 +45,7 @@ export interface AlignmentRow {
   seconds: number;
 }
 
+/** Part 1's rows, notes, section of results.md and plot. */
 export interface AlignmentResult {
   rows: AlignmentRow[];
   /** About the oracles: residuals, curvature, loss. */
@@ -80,6 +83,7 @@ interface Method {
   options(beta: number, tolerance: number): LearnOptions;
 }
 
+/** Runs part 1: every method against its oracle for every beta and backend. */
 export function runAlignment(o: AlignmentOptions): AlignmentResult {
   const picked = subset(o.data, shuffledIndices(o.data.size, o.seed).subarray(0, o.batch));
   const x = Float64Array.from(picked.features);

@@ -26,6 +26,7 @@ import { runWeakFeedback } from "./weak-feedback.js";
 import { hostLine } from "../../src/node/host.js";
 import { energyBasedSettings, nudgedPCSettings, runTraining, backpropRate } from "./training.js";
 
+/** Options of `npm run experiment:ebm` (see the header). */
 export interface ExperimentOptions {
   smoke: boolean;
   out: string;
@@ -38,6 +39,7 @@ export interface ExperimentOptions {
 /** The first `size` samples of a seeded permutation. */
 const sample = (ds: Dataset, size: number, seed: number, name: string) => subset(ds, shuffledIndices(ds.size, seed).subarray(0, Math.min(size, ds.size)), name);
 
+/** Runs the chosen parts, writes results.md (and alignment.svg) and returns the report. */
 export async function runExperiment(o: ExperimentOptions): Promise<string> {
   await ready();
   mkdirSync(o.out, { recursive: true });

@@ -14,6 +14,7 @@ import type { PCGraphFitOptions } from "../../src/train/pc-graph-fit.js";
 import { PCGraph } from "../../src/train/pc-graph.js";
 import { markdownTable } from "./report.js";
 
+/** What part 3 trains and on what. */
 export interface TrainingOptions {
   datasets: { key: string; name: string; train: Dataset; test: Dataset; note: string }[];
   hidden: number;
@@ -25,6 +26,7 @@ export interface TrainingOptions {
   log(line: string): void;
 }
 
+/** One method on one dataset: accuracy, time and relaxations that stopped at their budget. */
 export interface TrainingRow {
   dataset: string;
   method: string;
@@ -35,6 +37,7 @@ export interface TrainingRow {
   unconverged: number;
 }
 
+/** Part 3's rows and its section of results.md. */
 export interface TrainingResult {
   rows: TrainingRow[];
   markdown: string;
@@ -42,13 +45,17 @@ export interface TrainingResult {
 
 /** Relaxation and nudging of the energy-based rules (chosen on the bundled digits; see docs/energy-based.md). */
 export const energyBasedSettings = { steps: 60, secondSteps: 30, gamma: 0.5, beta: 2, learningRate: 5e-4 } as const;
+/** Nudged PC's settings in part 3. */
 export const nudgedPCSettings = { steps: 60, gamma: 0.2, beta: 0.1, learningRate: 1e-3 } as const;
+/** Adam's learning rate for Z-IL and BP in part 3. */
 export const backpropRate = 1e-3;
 
+/** The methods of part 3, in table order. */
 export const trainingMethods = ["EqProp symmetric", "CHL", "nudged PC", "Z-IL", "BP"] as const;
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Runs part 3: every method on every dataset. */
 export async function runTraining(o: TrainingOptions): Promise<TrainingResult> {
   const rows: TrainingRow[] = [];
   const wanted = o.methods ?? [...trainingMethods];

@@ -21,6 +21,7 @@
 import { InvalidArgumentError } from "../backend/errors.js";
 import type { Edge, Group, Topology } from "../pc/graph/topology.js";
 
+/** A network, its weights, a batch with the clamped groups' data, and the output with its target: what the oracle differentiates. */
 export interface EquilibriumProblem {
   topology: Topology;
   /** Parameters by name ("from->to.weight" [n_from x n_to] row-major, "group.bias"). */
@@ -35,6 +36,7 @@ export interface EquilibriumProblem {
   feedbackGain?: number;
 }
 
+/** How the oracle solves a fixed point: tolerance, descent steps and rate, start, nudge or clamp. */
 export interface EquilibriumSolveOptions {
   /** Stop when the RMS of the projected gradient per sample is at most this (default 1e-14). */
   tolerance?: number;
@@ -52,6 +54,7 @@ export interface EquilibriumSolveOptions {
   curvature?: boolean;
 }
 
+/** The oracle's answer: the loss at the free fixed point, its gradient, the fixed point and how well posed it is. */
 export interface EquilibriumReference {
   /** L = mean over the batch of C at the free fixed point. */
   loss: number;

@@ -26,11 +26,14 @@ export interface EquilibriumSettings {
   second?: Partial<PhaseSettings>;
   /** A phase that ends above its tolerance: "warn" (default), "error" or "ignore". */
   nonConvergence?: NonConvergence;
+  /** Receives the warning of a phase that ends above its tolerance (default console.warn). */
   onWarning?: (message: string) => void;
 }
 
+/** The defaults of an EqProp or CHL learning step: beta, and the free phase's steps and rate. */
 export const equilibriumDefaults = { beta: 1, steps: 60, gamma: 0.5 } as const;
 
+/** What an EqProp or CHL learning step reports: the steps and energy, the loss at the free fixed point, every phase. */
 export interface EquilibriumLearningResult extends LearningResult {
   /** The cost at the free fixed point per sample (the loss the update descends). */
   loss: number;
@@ -38,6 +41,7 @@ export interface EquilibriumLearningResult extends LearningResult {
   converged: boolean;
 }
 
+/** The options `PCGraph.learn` passes to an EqProp or CHL step. */
 export interface EquilibriumLearnOptions {
   algorithm: EquilibriumAlgorithm;
   steps?: number;

@@ -206,7 +206,6 @@ function resolveMonitor(options: EarlyStoppingOptions | undefined, hasTest: bool
   return { key, patience, minDelta };
 }
 
-/** Reads the progress of a checkpoint written by fit; throws naming the field that is off. */
 /**
  * Steps at learning rate 0 change no weight: throws a TrainingError before any step when the
  * next `remaining` steps of `optimizer` would reach it (e.g. a cosine schedule shorter than the run).
@@ -223,6 +222,7 @@ export function refuseZeroLearningRate(optimizer: Optimizer, remaining: number):
     `(e.g. schedule.totalSteps) or train for fewer epochs`);
 }
 
+/** Reads the progress of a checkpoint written by fit; throws naming the field that is off. */
 export function readProgress(value: unknown): TrainingProgress {
   const p = value as TrainingProgress;
   if (!p || typeof p !== "object") invalidOption("resume.progress", "is missing");

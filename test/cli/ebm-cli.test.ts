@@ -123,6 +123,6 @@ test("energy-based flags are usage errors with other algorithms or the wrong rul
   }
 });
 
-test.after(() => rmSync(temp, { recursive: true, force: true }));
+process.on("exit", () => rmSync(temp, { recursive: true, force: true }));
 
 test.run();

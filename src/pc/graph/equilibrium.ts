@@ -27,10 +27,15 @@ import { checkRelaxOptions, evaluate, relax, RelaxationError, type RelaxResult, 
 import { checkClip, clipGradients, type ClipOptions } from "./schedules.js";
 import type { PCGraphState } from "./state.js";
 
+/** Equilibrium Propagation or Contrastive Hebbian Learning. */
 export type EquilibriumAlgorithm = "eqprop" | "chl";
+/** Every `EquilibriumAlgorithm`. */
 export const equilibriumAlgorithms: readonly EquilibriumAlgorithm[] = ["eqprop", "chl"];
+/** EqProp's nudging: +beta only, or +beta and -beta (the centred estimate). */
 export type Nudging = "one-sided" | "symmetric";
+/** CHL's clamped phase: the output at the target, or beta of the way there. */
 export type ChlClamp = "full" | "nudged";
+/** What a phase that ends above its tolerance does: warn, throw a RelaxationError, or nothing. */
 export type NonConvergence = "warn" | "error" | "ignore";
 
 /** Relaxation settings of one phase. */
@@ -41,6 +46,7 @@ export interface PhaseSettings {
   tolerance?: number;
 }
 
+/** Options of `equilibriumGradient`: the rule, its nudge or clamp, each phase's relaxation, what non-convergence does. */
 export interface EquilibriumOptions {
   algorithm: EquilibriumAlgorithm;
   /** Nudging strength: EqProp > 0; CHL's nudged clamp in (0, 1]; unused by CHL's full clamp. */
@@ -61,6 +67,7 @@ export interface EquilibriumOptions {
   onStep?: StepListener;
 }
 
+/** One phase's relaxation: its steps, energy, residual and convergence, with its name and nudge. */
 export interface PhaseResult extends RelaxResult {
   /** "free", "nudged+", "nudged-" or "clamped". */
   phase: string;
@@ -68,6 +75,7 @@ export interface PhaseResult extends RelaxResult {
   beta: number;
 }
 
+/** What `equilibriumGradient` reports: every phase, the steps, the energy and loss at the free fixed point, convergence. */
 export interface EquilibriumResult {
   phases: PhaseResult[];
   /** Inference steps over all phases. */

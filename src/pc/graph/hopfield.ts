@@ -93,6 +93,11 @@ export function levelsBelowTop(model: PCGraphModel): number[] {
   return level as number[];
 }
 
+/**
+ * The Hopfield energy of an energy-based network as a PC-graph energy term: its value, step
+ * direction (projected in the box, in the metric of the levels with a feedback gain),
+ * parameter gradient and the drive that starts init "forward" (see the note at the top).
+ */
 export class HopfieldEnergy implements EnergyTerm {
   readonly name = "hopfield";
   /** The gain g of the top-down drive (1: symmetric feedback). */

@@ -14,6 +14,7 @@ import type { PCGraphModel } from "./model.js";
 import type { PCGraphState } from "./state.js";
 import type { Group } from "./topology.js";
 
+/** The nudged loss beta C(X_o, Y) on one group as an energy term (beta set per phase; see the note at the top). */
 export class NudgedLoss implements EnergyTerm {
   readonly name = "nudgedLoss";
   readonly group: Group;
