@@ -247,6 +247,11 @@ export interface CapacityOptions {
   methods: RecallMethod[];
   criteria: Criterion[];
   backend: Backend;
+  /**
+   * Stored patterns queried per seed and N: the first `queries` of the N (a random subset,
+   * since the N are a seeded draw); default all N.
+   */
+  queries?: number;
   /** Called after each (seed, N) with a one-line summary. */
   onProgress?(message: string): void;
 }
@@ -292,22 +297,26 @@ export function runCapacity(options: CapacityOptions): CapacityResult {
   if (options.images.length % d !== 0)
     throw new InvalidArgumentError(`runCapacity: ${options.images.length} image values are not a whole number of images of ${d}`);
   const poolSize = options.images.length / d;
+  if (options.queries !== undefined && !(Number.isInteger(options.queries) && options.queries >= 1))
+    throw new InvalidArgumentError(`runCapacity: queries must be an integer >= 1, got ${String(options.queries)}`);
   const records: CapacityRecord[] = [];
   const floors: FloorRecord[] = [];
   for (const seed of options.seeds) {
     for (const n of options.sizes) {
       const started = Date.now();
       const patterns = drawPatterns(options.images, poolSize, d, n, seed);
-      const truth = Int32Array.from({ length: n }, (_, t) => t);
+      const asked = Math.min(n, options.queries ?? n);
+      const truth = Int32Array.from({ length: asked }, (_, t) => t);
       const judge = new RecallJudge(backend, patterns, n, d);
       try {
         for (const criterion of options.criteria) floors.push({ n, seed, criterion: criterion.name, accuracy: judge.meanPatternAccuracy(criterion) });
-        const queries = options.corruptions.map((corruption, i) => ({ corruption, ...corruptQueries(patterns, n, shape, corruption, seed * 7919 + n * 31 + i) }));
+        const queries = options.corruptions.map((corruption, i) =>
+          ({ corruption, ...corruptQueries(patterns.subarray(0, asked * d), asked, shape, corruption, seed * 7919 + n * 31 + i) }));
         for (const method of options.methods) {
           const memory = method.prepare(patterns, n, d);
           try {
             for (const q of queries) {
-              for (const variant of memory.recall(q.queries, n, q.mask)) {
+              for (const variant of memory.recall(q.queries, asked, q.mask)) {
                 const judgements = judge.judge(variant.recalled, truth);
                 for (const criterion of options.criteria)
                   records.push({ method: method.label, variant: variant.label, corruption: queryCorruptionLabel(q.corruption), n, seed, criterion: criterion.name, accuracy: fraction(judgements, criterion) });

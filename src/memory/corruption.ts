@@ -14,8 +14,8 @@ export interface ImageShape {
 
 /** How a capacity query is made from a stored image: Gaussian noise, or its bottom rows zeroed or masked. */
 export type QueryCorruption =
-  /** x + N(0, sigma^2) per entry, clipped to [0, 1]. */
-  | { kind: "noise"; sigma: number }
+  /** x + N(0, sigma^2) per entry, clipped to [0, 1] unless `clip` is false. */
+  | { kind: "noise"; sigma: number; clip?: boolean }
   /** The bottom `fraction` of the image rows set to 0. */
   | { kind: "zeroed"; fraction: number }
   /** The same rows set to 0 and marked unknown by the query's mask. */
@@ -24,7 +24,7 @@ export type QueryCorruption =
 /** A short label of a corruption for tables and legends. */
 export function queryCorruptionLabel(c: QueryCorruption): string {
   switch (c.kind) {
-    case "noise": return `noise sigma ${c.sigma}`;
+    case "noise": return `noise sigma ${c.sigma}${c.clip === false ? " unclipped" : ""}`;
     case "zeroed": return `bottom ${c.fraction} zeroed`;
     case "masked": return `bottom ${c.fraction} masked`;
   }
@@ -35,6 +35,7 @@ export function checkQueryCorruption(c: QueryCorruption, argument = "corruption"
   if (c === null || typeof c !== "object") throw new InvalidArgumentError(`${argument} must be an object, got ${String(c)}`);
   if (c.kind === "noise") {
     if (!(Number.isFinite(c.sigma) && c.sigma >= 0)) throw new InvalidArgumentError(`${argument}.sigma must be a finite number >= 0, got ${String(c.sigma)}`);
+    if (c.clip !== undefined && typeof c.clip !== "boolean") throw new InvalidArgumentError(`${argument}.clip must be true or false, got ${String(c.clip)}`);
   } else if (c.kind === "zeroed" || c.kind === "masked") {
     if (!(Number.isFinite(c.fraction) && c.fraction > 0 && c.fraction < 1))
       throw new InvalidArgumentError(`${argument}.fraction must be in (0, 1), got ${String(c.fraction)}`);
@@ -72,8 +73,11 @@ export function corruptQueries(patterns: Float32Array, rows: number, shape: Imag
   const queries = Float32Array.from(patterns);
   if (corruption.kind === "noise") {
     const random = new Random(seed);
-    for (let i = 0; i < queries.length; i++)
-      queries[i] = Math.min(1, Math.max(0, queries[i] + corruption.sigma * random.normal()));
+    const clip = corruption.clip !== false;
+    for (let i = 0; i < queries.length; i++) {
+      const noisy = queries[i] + corruption.sigma * random.normal();
+      queries[i] = clip ? Math.min(1, Math.max(0, noisy)) : noisy;
+    }
     return { queries, mask: null };
   }
   const visible = visibleRowsMask(shape, corruption.fraction);

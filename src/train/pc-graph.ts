@@ -45,13 +45,21 @@ export interface RelaxSettings {
   gamma?: number;
   /** Stop at this residual (default 1e-4; 0 runs the whole budget unless exactly at rest). */
   tolerance?: number;
+  /** Heavy-ball momentum in [0, 1) (default 0: plain gradient descent, whose energy falls at every step for a small gamma). */
+  momentum?: number;
   /** Throw when the tolerance is not reached (default false: the result reports it). */
   requireConvergence?: boolean;
 }
 
 export interface Query extends QueryClamps, RelaxSettings {
-  /** Groups to read after relaxing (not entirely clamped). */
+  /** Groups to read after relaxing (not entirely clamped); may be empty when `predict` names a group. */
   read: string[];
+  /**
+   * Groups whose prediction MU_g (docs/pc-graphs.md, eq. 1) to read after relaxing, clamped
+   * ones included: e.g. the image a generative memory predicts for its clamped query. Each
+   * needs incoming edges, and the energy its prediction-error term.
+   */
+  predict?: string[];
   onStep?: StepListener;
 }
 
@@ -60,12 +68,16 @@ export interface QueryResult extends RelaxResult {
   batch: number;
   /** The read groups' values after relaxing, B x n_g each (copies). */
   values: Record<string, Float32Array | Float64Array>;
+  /** The predictions of the groups named in `predict` at the final values, B x n_g each (copies). */
+  predictions: Record<string, Float32Array | Float64Array>;
 }
 
 /** A step of `querySteps`: the event plus the current values of any group (a copy, read on demand). */
 export interface QueryStep extends StepEvent {
   /** A copy of a group's current values [B, n_g]. */
   read(group: string): Float32Array | Float64Array;
+  /** The current prediction MU_g of a group with incoming edges (a copy). */
+  predict(group: string): Float32Array | Float64Array;
 }
 
 /** Settings of `PCGraph.learn`: the algorithm, inference steps and rate, tolerance, clipping and a step listener. */
@@ -144,14 +156,36 @@ export class PCGraph {
     this.states.clear();
   }
 
-  private prepareQuery(q: Query): { state: PCGraphState; reads: Group[] } {
+  private prepareQuery(q: Query): { state: PCGraphState; reads: Group[]; predicted: Group[] } {
     if (!q || typeof q !== "object") throw new InvalidArgumentError("query: expected { clamp?, start?, read, ... }");
-    const reads = checkReads(this.model, q, q.read);
+    const predicted = this.checkPredictions(q.predict);
+    // Reading predictions only is a complete query (e.g. the image predicted for a clamped one).
+    const reads = predicted.length > 0 && Array.isArray(q.read) && q.read.length === 0 ? [] : checkReads(this.model, q, q.read);
     const batch = queryBatch(this.model, q);
     const state = this.state(batch);
     state.parametersChanged(); // weights may have been changed from outside since the last use
     loadQuery(state, this.energy, q);
-    return { state, reads };
+    return { state, reads, predicted };
+  }
+
+  /** The groups of `query.predict`: known, with incoming edges, and an energy that predicts. */
+  private checkPredictions(names: string[] | undefined): Group[] {
+    if (names === undefined) return [];
+    if (!Array.isArray(names)) throw new InvalidArgumentError(`query: predict must be a list of group names, got ${JSON.stringify(names)}`);
+    if (names.length > 0 && !this.energy.find(PredictionErrors)) throw new InvalidArgumentError("query: predict needs the prediction-error term in the energy");
+    return names.map((name) => {
+      const g = this.model.group(name);
+      if (g.inEdges.length === 0) throw new InvalidArgumentError(`query: group "${name}" is predicted by no edge, so it has no prediction to read`);
+      return g;
+    });
+  }
+
+  /** Copies of the groups' predictions at the state's current values. */
+  private readPredictions(state: PCGraphState, groups: Group[]): Record<string, Float32Array | Float64Array> {
+    const out: Record<string, Float32Array | Float64Array> = {};
+    const predictions = this.energy.find(PredictionErrors);
+    for (const g of groups) out[g.name] = predictions!.prediction(state, g).dataSync();
+    return out;
   }
 
   private relaxOptions(q: Partial<Query>) {
@@ -159,6 +193,7 @@ export class PCGraph {
       steps: q.steps ?? queryDefaults.steps,
       gamma: q.gamma ?? queryDefaults.gamma,
       tolerance: q.tolerance ?? queryDefaults.tolerance,
+      momentum: q.momentum,
       requireConvergence: q.requireConvergence,
       onStep: q.onStep,
     };
@@ -167,11 +202,11 @@ export class PCGraph {
   /** Clamps, relaxes and reads: one query on the current weights. */
   query(q: Query): QueryResult {
     checkRelaxOptions(this.relaxOptions(q ?? {}), "query");
-    const { state, reads } = this.prepareQuery(q);
+    const { state, reads, predicted } = this.prepareQuery(q);
     const result = relax(state, this.energy, this.relaxOptions(q));
     const values: Record<string, Float32Array | Float64Array> = {};
     for (const g of reads) values[g.name] = state.values[g.index].dataSync();
-    return { ...result, batch: state.batch, values };
+    return { ...result, batch: state.batch, values, predictions: this.readPredictions(state, predicted) };
   }
 
   /**
@@ -181,18 +216,22 @@ export class PCGraph {
    */
   async *querySteps(q: Query): AsyncGenerator<QueryStep, QueryResult> {
     checkRelaxOptions(this.relaxOptions(q ?? {}), "query");
-    const { state, reads } = this.prepareQuery(q);
+    const { state, reads, predicted } = this.prepareQuery(q);
     const run = relaxation(state, this.energy, { ...this.relaxOptions(q), onStep: undefined }, true);
     for (;;) {
       const next = run.next();
       if (next.done) {
         const values: Record<string, Float32Array | Float64Array> = {};
         for (const g of reads) values[g.name] = state.values[g.index].dataSync();
-        return { ...next.value, batch: state.batch, values };
+        return { ...next.value, batch: state.batch, values, predictions: this.readPredictions(state, predicted) };
       }
       const event = next.value!;
       q.onStep?.(event);
-      yield { ...event, read: (name: string) => state.values[this.model.group(name).index].dataSync() };
+      yield {
+        ...event,
+        read: (name: string) => state.values[this.model.group(name).index].dataSync(),
+        predict: (name: string) => this.readPredictions(state, this.checkPredictions([name]))[name],
+      };
     }
   }
 

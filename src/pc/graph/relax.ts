@@ -1,5 +1,8 @@
 // Relaxation: gradient descent on the energy over the free units,
 //   X_g <- X_g - gamma * C_g * dF/dX_g          (docs/pc-graphs.md, eq. 6)
+// optionally with heavy-ball momentum (Polyak 1964): V_g <- beta V_g - gamma C_g dF/dX_g,
+// X_g <- X_g + V_g, which reaches the same minimum in fewer steps on ill-conditioned energies
+// (but, unlike plain descent, not with the energy falling at every step),
 // with an optional convergence tolerance on the residual (the RMS of dF/dX over the free
 // units) and a step budget. It ends with an evaluation at the values it stopped at, so the
 // errors it leaves behind belong to those values.
@@ -14,6 +17,8 @@ export interface RelaxOptions {
   steps: number;
   /** Inference rate gamma > 0. */
   gamma: number;
+  /** Heavy-ball momentum beta in [0, 1) (default 0: plain gradient descent). */
+  momentum?: number;
   /** Stop as soon as the residual is at most this (default: run the whole budget). */
   tolerance?: number;
   /** Throw a RelaxationError when a tolerance is given and not reached within the budget (default false: report it). */
@@ -44,6 +49,8 @@ export function checkRelaxOptions(o: RelaxOptions, where = "relax"): void {
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new InvalidArgumentError(`${where}: steps must be an integer >= 0, got ${JSON.stringify(o.steps)}`);
   if (typeof o.gamma !== "number" || !Number.isFinite(o.gamma) || o.gamma <= 0)
     throw new InvalidArgumentError(`${where}: gamma must be a finite number > 0, got ${JSON.stringify(o.gamma)}`);
+  if (o.momentum !== undefined && (typeof o.momentum !== "number" || !(o.momentum >= 0 && o.momentum < 1)))
+    throw new InvalidArgumentError(`${where}: momentum must be a number in [0, 1), got ${JSON.stringify(o.momentum)}`);
   if (o.tolerance !== undefined && (typeof o.tolerance !== "number" || !(o.tolerance >= 0) || !Number.isFinite(o.tolerance)))
     throw new InvalidArgumentError(`${where}: tolerance must be a finite number >= 0, got ${JSON.stringify(o.tolerance)}`);
   if (o.onStep !== undefined && typeof o.onStep !== "function") throw new InvalidArgumentError(`${where}: onStep must be a function`);
@@ -55,14 +62,30 @@ export function evaluate(state: PCGraphState, energy: Energy, gradient: boolean)
   if (gradient) energy.valueGradient(state);
 }
 
-/** X -= gamma * dF/dX on every moving group (the gradient from the last evaluation, already masked). */
-export function inferenceStep(state: PCGraphState, gamma: number): void {
+/**
+ * X -= gamma * dF/dX on every moving group (the gradient from the last evaluation, already
+ * masked); with momentum beta > 0, V = beta V - gamma dF/dX and X += V (V from `resetVelocity`).
+ */
+export function inferenceStep(state: PCGraphState, gamma: number, momentum = 0): void {
   const k = state.backend;
   for (const g of state.groups) {
     if (!state.moves(g)) continue;
     const x = state.values[g.index];
-    k.axpy(x.size, -gamma, state.gradient(g).address, x.address);
+    if (momentum > 0) {
+      const velocity = state.buffer("velocity", g);
+      k.axpby(x.size, -gamma, state.gradient(g).address, momentum, velocity.address);
+      k.axpy(x.size, 1, velocity.address, x.address);
+    } else k.axpy(x.size, -gamma, state.gradient(g).address, x.address);
     state.valuesChanged(g);
+  }
+}
+
+/** Zeroes the heavy-ball velocity of every moving group (at the start of a relaxation). */
+export function resetVelocity(state: PCGraphState): void {
+  for (const g of state.groups) {
+    if (!state.moves(g)) continue;
+    const velocity = state.buffer("velocity", g);
+    state.backend.fill(velocity.size, 0, velocity.address);
   }
 }
 
@@ -90,6 +113,8 @@ export function stepEvent(state: PCGraphState, energy: Energy, step: number, res
 export function* relaxation(state: PCGraphState, energy: Energy, o: RelaxOptions, observe: boolean): Generator<StepEvent | undefined, RelaxResult> {
   checkRelaxOptions(o);
   const tolerance = o.tolerance;
+  const momentum = o.momentum ?? 0;
+  if (momentum > 0) resetVelocity(state);
   let r = NaN;
   let t = 0;
   let converged = false;
@@ -102,7 +127,7 @@ export function* relaxation(state: PCGraphState, energy: Energy, o: RelaxOptions
       break;
     }
     if (t === o.steps) break;
-    inferenceStep(state, o.gamma);
+    inferenceStep(state, o.gamma, momentum);
   }
   const result = { steps: t, energy: energy.value(state) / state.batch, residual: r, converged };
   if (!Number.isFinite(result.energy) || !Number.isFinite(r))
