@@ -41,6 +41,11 @@ export { suggestPcoders, fitTransposedConv } from "./pc/predify-decoders.js";
 export { UniversalHopfield, modernHopfield, type UniversalHopfieldOptions } from "./memory/universal-hopfield.js";
 export { ClassicHopfield, toBipolar, type ClassicHopfieldOptions } from "./memory/classic-hopfield.js";
 export type { AssociativeMemory } from "./memory/associative-memory.js";
+export {
+  PCMemory, resolvePCMemorySettings, pcMemoryGroups, type PCMemoryOptions, type PCMemorySettings, type PCMemoryTraining, type RecallSchedule, type PCMemoryRecallStep,
+} from "./memory/pc-memory.js";
+export { AutoencoderMemory, resolveAutoencoderSettings, type AutoencoderMemoryOptions, type AutoencoderMemorySettings, type AutoencoderTraining } from "./memory/autoencoder-memory.js";
+export { memoryActivations, type MemoryActivation, type MemoryEpochRecord, type MemoryTrainingResult } from "./memory/memory-training.js";
 export type { Rows, MaskInput } from "./memory/inputs.js";
 export { SIMILARITY_NAMES, PAPER_SIMILARITIES, type SimilarityName, type SimilarityFunction, type SimilaritySpec } from "./memory/similarity.js";
 export { resolveSeparation, separateRow, normalizeRow, separationLabel, DEFAULT_SOFTMAX_BETA, DEFAULT_POLYNOMIAL_DEGREE, type Separation, type SeparationSpec } from "./memory/separation.js";

@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { runCli } from "../../src/cli/main.js";
 import { SerializationError } from "../../src/graph/errors.js";
 import { decodeMemoryFile, encodeMemoryFile, loadMemoryFile } from "../../src/node/memory-file.js";
+import { loadPCGraphCheckpoint } from "../../src/node/checkpoint-files.js";
 import { encodeGreyPng } from "../../src/node/png.js";
 import { crc32 } from "../../src/train/crc32.js";
 import { memory } from "../../src/tensor.js";
@@ -55,6 +56,34 @@ test("capacity prints a table per corruption and criterion with the floor, and w
   assert.match(readFileSync(plot, "utf8"), "<svg");
 });
 
+test("store --method pc trains a PC memory into a PC-graph checkpoint; recall draws its images again and completes them", async () => {
+  const file = join(temp, "digits.ckpt");
+  const stored = await pcgraph("memory", "store", "--method", "pc", "--data", "mnist", "--count", "6", "--seed", "2", "--hidden", "48", "--epochs", "300", "--out", file);
+  assert.is(stored.code, 0, stored.stderr);
+  assert.match(stored.stdout, /PC memory \(memory 48 -> hidden 48 -> 784, tanh, ipc\): 6 images/);
+  const checkpoint = loadPCGraphCheckpoint(file);
+  assert.is((checkpoint.progress as { kind: string }).kind, "pc-memory");
+  assert.equal((checkpoint.progress as { patterns: { count: number; seed: number } }).patterns.count, 6);
+  assert.equal(checkpoint.model.groups.map((g) => g.name), ["sensory", "hidden", "memory"]);
+  checkpoint.model.dispose();
+  const png = join(temp, "pc-recall.png");
+  const recalled = await pcgraph("memory", "recall", file, "--corrupt", "masked:0.5", "--count", "3", "--out", png);
+  assert.is(recalled.code, 0, recalled.stderr);
+  assert.match(recalled.stdout, "recalled 3 of 3 (MSE < 0.001)");
+  assert.equal(Array.from(readFileSync(png).subarray(0, 8)), [137, 80, 78, 71, 13, 10, 26, 10]);
+  const refused = await pcgraph("memory", "recall", file, "--separation", "max");
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, "--separation applies to a UHN memory file");
+});
+
+test("capacity --method pc,ae: a row per network, with the PC-memory paper's MSE criteria", async () => {
+  const result = await pcgraph("memory", "capacity", "--method", "pc,ae", "--hidden", "16", "--sizes", "2,3", "--seeds", "1", "--epochs", "5", "--corrupt", "masked:0.5");
+  assert.is(result.code, 0, result.stderr);
+  for (const criterion of ["paper", "strict", "mse<0.005", "mse<0.001"]) assert.match(result.stdout, `bottom 0.5 masked, ${criterion} criterion`);
+  assert.is((result.stdout.match(/\| PC memory, hidden 16 \|/g) ?? []).length, 4);
+  assert.is((result.stdout.match(/\| autoencoder, hidden 16 \|/g) ?? []).length, 4);
+});
+
 test("usage errors exit 2 and name the flag", async () => {
   const cases: [string[], string][] = [
     [["memory", "forget"], "unknown action"],
@@ -70,6 +99,11 @@ test("usage errors exit 2 and name the flag", async () => {
     [["memory", "store", "--out", "x.pcgm", "--corrupt", "noise:1"], "--corrupt does not apply to memory store"],
     [["memory", "capacity", "--count", "3"], "--count does not apply to memory capacity"],
     [["memory", "store", "extra.pcgm", "--out", "x.pcgm"], "takes no MEMORY file"],
+    [["memory", "store", "--out", "x.ckpt", "--method", "ae"], '--method: "ae" is not one of uhn, pc'],
+    [["memory", "store", "--out", "x.ckpt", "--method", "pc", "--hidden", "8,16"], "--hidden: memory store takes one width"],
+    [["memory", "store", "--out", "x.pcgm", "--hidden", "64"], "--hidden applies to --method pc or ae only"],
+    [["memory", "capacity", "--method", "pc", "--similarity", "dot"], "--similarity applies to --method uhn only"],
+    [["memory", "capacity", "--method", "pc", "--hidden", "0"], "--hidden"],
   ];
   for (const [args, message] of cases) {
     const result = await pcgraph(...args);

@@ -12,7 +12,7 @@ import { memory } from "../../src/tensor.js";
 
 const test = suite("memory experiment (smoke)");
 
-test("npm run experiment:memory -- --smoke writes results.md, capacity / noise / hidden-fraction plots and image grids", () => {
+test("npm run experiment:memory -- --smoke writes results.md, capacity / noise / hidden-fraction plots and image grids, and the PC-memory comparison", () => {
   const outDir = mkdtempSync(join(tmpdir(), "pcgraph-memory-experiment-"));
   const lines: string[] = [];
   const before = memory().numTensors;
@@ -35,6 +35,18 @@ test("npm run experiment:memory -- --smoke writes results.md, capacity / noise /
   assert.match(report, /host: .* cores, load average/);
   // The printed log is the report, as it is made.
   assert.ok(lines.join("\n").includes(tables[0]));
+  // Experiment 2: one table per corruption (methods x N), the training table, a plot and a grid per corruption.
+  assert.is(PARTS.length, 2);
+  const comparisons = report.split("\n\n").filter((block) => /^\| MNIST: (noise|half|quarter) \|/.test(block));
+  assert.is(comparisons.length, 3);
+  for (const table of comparisons) {
+    const rows = table.split("\n").slice(2).map((row) => row.split("|")[1].trim());
+    assert.equal(rows, ["PC memory, hidden 32", "autoencoder, hidden 32", "MHN (dot, softmax beta 1)"]);
+  }
+  assert.match(report, /\| network \| N=4 \| N=8 \|\n\| --- \| ---: \| ---: \|\n\| PC memory, hidden 32 \| \d+\*? \/ /);
+  assert.ok(files.includes("pc-memory-mnist.svg"));
+  for (const name of ["noise", "half", "quarter"]) assert.ok(files.includes(`pc-memory-grid-mnist-${name}.svg`), name);
+  assert.match(report, /PC memory experiment time: \d+ s on the wasm-simd backend; host: /);
   const capacity = readFileSync(join(outDir, "capacity-mnist-strict.svg"), "utf8");
   assert.is((capacity.match(/<g class="panel">/g) ?? []).length, 15, "3 corruptions x 5 separations");
   assert.match(capacity, ">mean of stored (floor)</text>");
