@@ -1,10 +1,12 @@
 // The browser demo, one module per panel: training (training-panel.ts, with chart.ts), Z-IL
-// vs BP (zil-panel.ts), drawing a digit (draw-panel.ts) and clamp anything (clamp-panel.ts).
+// vs BP (zil-panel.ts), drawing a digit (draw-panel.ts), clamp anything (clamp-panel.ts) and
+// associative memories (memory-panel.ts).
 // This file starts the page: the backend, the digits, and the wiring between panels.
 import { backendInfo, ready, setBackend, subset, trainTestSplit, type BackendName } from "../src/index.js";
 import { setUpClampPanel } from "./clamp-panel.js";
 import { loadDigits } from "./data.js";
 import { clearDrawing, setUpDrawing, useClassifier } from "./draw-panel.js";
+import { setUpMemoryPanel } from "./memory-panel.js";
 import { $, nf, setState, showError } from "./page.js";
 import { algorithmLabel, settings } from "./settings.js";
 import { buildModel, classifier, isTraining, redraw, requestStop, runTraining, useData } from "./training-panel.js";
@@ -59,6 +61,7 @@ async function main() {
   resetButton.disabled = false;
   status.textContent = `ready: press Train for ${settings.epochs} epoch${settings.epochs === 1 ? "" : "s"} of ${algorithmLabel}`;
   setUpClampPanel(split.train, test);
+  setUpMemoryPanel(split.train);
   setState("ready");
 
   trainButton.addEventListener("click", () => {

@@ -33,6 +33,10 @@ export const settings = {
   pcTrain: intParam("pctrain", 0, 0, 1e6),
   /** Relaxation steps of a clamp-anything query, shown one by one. */
   pcSteps: intParam("pcsteps", 120, 1, 10000),
+  /** The associative-memory panel: digits stored, the PC memory's hidden width and most training epochs. */
+  memCount: intParam("memcount", 6, 1, 100),
+  memHidden: intParam("memhidden", 128, 1, 2048),
+  memEpochs: intParam("memepochs", 500, 1, 100000),
 };
 
 export const algorithmLabel = { zil: "Z-IL", il: "IL", fpa: "FPA" }[settings.algorithm];

@@ -42,7 +42,7 @@ export { UniversalHopfield, modernHopfield, type UniversalHopfieldOptions } from
 export { ClassicHopfield, toBipolar, type ClassicHopfieldOptions } from "./memory/classic-hopfield.js";
 export type { AssociativeMemory } from "./memory/associative-memory.js";
 export {
-  PCMemory, resolvePCMemorySettings, pcMemoryGroups, type PCMemoryOptions, type PCMemorySettings, type PCMemoryTraining, type RecallSchedule, type PCMemoryRecallStep,
+  PCMemory, resolvePCMemorySettings, pcMemoryGroups, type PCMemoryOptions, type PCMemorySettings, type PCMemoryTraining, type RecallSchedule, type PCMemoryRecallStep, type PCMemoryRecallInfo,
 } from "./memory/pc-memory.js";
 export { AutoencoderMemory, resolveAutoencoderSettings, type AutoencoderMemoryOptions, type AutoencoderMemorySettings, type AutoencoderTraining } from "./memory/autoencoder-memory.js";
 export { memoryActivations, type MemoryActivation, type MemoryEpochRecord, type MemoryTrainingResult } from "./memory/memory-training.js";

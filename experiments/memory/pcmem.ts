@@ -31,7 +31,7 @@ interface Plan {
   gridRows: number;
 }
 
-const FULL: Plan = { sizes: [10, 50, 100, 250], hidden: [256, 512], queries: 50, epochs: 300, partialSteps: 1000, gridN: 50, gridRows: 6 };
+const FULL: Plan = { sizes: [10, 50, 100, 250], hidden: [256, 512], queries: 50, epochs: 200, partialSteps: 1000, gridN: 50, gridRows: 6 };
 const SMOKE: Plan = { sizes: [4, 8], hidden: [32], queries: 4, epochs: 60, partialSteps: 100, gridN: 8, gridRows: 2 };
 
 /** The paper's corruptions: noise of variance 0.2, and the top half / quarter of the image known. */
@@ -65,19 +65,39 @@ interface GridCapture {
   recalls: Map<string, Float32Array[]>;
 }
 
-/** A trained memory as a capacity method that logs its training. */
-function trainedMethod(label: string, create: () => PCMemory | AutoencoderMemory, log: TrainingRecord[]): RecallMethod {
+/** Median recall MSE, and for the PC memory the energy it ended its recall at, per method, N and corruption. */
+interface RecallDiagnosis {
+  method: string;
+  n: number;
+  /** Index into PC_MEMORY_CORRUPTIONS (runCapacity recalls them in order). */
+  corruption: number;
+  medianMse: number;
+  /** F / (B D) at the end of the PC memory's recall. */
+  energyPerEntry: number;
+}
+
+/** A trained memory as a capacity method that logs its training and what its recalls ended at. */
+function trainedMethod(label: string, create: () => PCMemory | AutoencoderMemory, log: TrainingRecord[], diagnoses: RecallDiagnosis[]): RecallMethod {
   return {
     label,
     prepare(patterns, n, d) {
       const memory = create();
       memory.append(rowsOf(patterns, n, d));
       log.push({ method: label, n, result: memory.train() });
+      let call = 0;
       return {
         recall(queries, rows, mask) {
           const recalled = memory.recall(rowsOf(queries, rows, d), mask ?? undefined);
           try {
-            return [{ label, recalled: recalled.dataSync() }];
+            const values = recalled.dataSync();
+            const errors = Array.from({ length: rows }, (_, b) => {
+              let sum = 0;
+              for (let k = 0; k < d; k++) sum += (values[b * d + k] - patterns[b * d + k]) ** 2;
+              return sum / d;
+            }).sort((a, b) => a - b);
+            const energy = memory instanceof PCMemory ? memory.lastRecall!.energy / d : NaN;
+            diagnoses.push({ method: label, n, corruption: call++, medianMse: errors[Math.floor(rows / 2)], energyPerEntry: energy });
+            return [{ label, recalled: values }];
           } finally {
             recalled.dispose();
           }
@@ -142,10 +162,11 @@ export function runPCMemoryExperiment(context: ExperimentContext): string {
   for (const dataset of context.datasets) {
     say(`### ${dataset.title}\n\nPool: ${dataset.note}.`);
     const log: TrainingRecord[] = [];
+    const diagnoses: RecallDiagnosis[] = [];
     const capture: GridCapture = { patterns: null, queries: [], recalls: new Map() };
     const methods: RecallMethod[] = [
-      ...plan.hidden.map((n) => trainedMethod(pcLabel(n), () => new PCMemory(pcOptions(context, n, plan)), log)),
-      ...plan.hidden.map((n) => trainedMethod(aeLabel(n), () => new AutoencoderMemory(aeOptions(context, n, plan)), log)),
+      ...plan.hidden.map((n) => trainedMethod(pcLabel(n), () => new PCMemory(pcOptions(context, n, plan)), log, diagnoses)),
+      ...plan.hidden.map((n) => trainedMethod(aeLabel(n), () => new AutoencoderMemory(aeOptions(context, n, plan)), log, diagnoses)),
       memoryMethod(MHN_LABEL, () => modernHopfield({ backend: context.backend })),
     ].map((m) => capturing(m, plan.gridN, capture));
     const result = runCapacity({
@@ -155,6 +176,7 @@ export function runPCMemoryExperiment(context: ExperimentContext): string {
     });
     say(recallTables(dataset, result, methods.map((m) => m.label), plan));
     say(trainingTable(dataset, log, plan));
+    say(diagnosisTable(dataset, diagnoses, plan));
     const plot = writeOutput(context, `pc-memory-${dataset.key}.svg`, recallSvg(dataset, result, methods.map((m) => m.label), plan));
     say(`Plot: \`${plot}\``);
     PC_MEMORY_CORRUPTIONS.forEach((c, i) => {
@@ -198,6 +220,19 @@ function trainingTable(dataset: ImageSet, log: TrainingRecord[], plan: Plan): st
   return `${dataset.title}, training: epochs / loss per entry at the last epoch / seconds (* = stopped at ${plan.epochs} epochs before ` +
     `reaching 2e-6; times measured on a shared machine, see the host line below)\n\n` +
     markdownTable(["network", ...plan.sizes.map((n) => `N=${n}`)], rows);
+}
+
+/** Median recall MSE of the trained memories, with the energy per entry the PC memory ended at. */
+function diagnosisTable(dataset: ImageSet, diagnoses: RecallDiagnosis[], plan: Plan): string {
+  const labels = [...new Set(diagnoses.map((r) => r.method))];
+  const rows = labels.flatMap((label) => PC_MEMORY_CORRUPTIONS.map((c, i) => [`${label}: ${c.name}`, ...plan.sizes.map((n) => {
+    const r = diagnoses.find((x) => x.method === label && x.n === n && x.corruption === i);
+    if (!r) return "-";
+    return Number.isNaN(r.energyPerEntry) ? r.medianMse.toExponential(1) : `${r.medianMse.toExponential(1)} / ${r.energyPerEntry.toExponential(1)}`;
+  })]));
+  return `${dataset.title}, median MSE of the recalls (PC memory: / the energy per entry F / (B D) its recall ended at; near 0 with a large ` +
+    "MSE means the network generates an image that fits the query but is not the stored one)\n\n" +
+    markdownTable(["network: queries", ...plan.sizes.map((n) => `N=${n}`)], rows);
 }
 
 function recallSvg(dataset: ImageSet, result: CapacityResult, labels: string[], plan: Plan): string {

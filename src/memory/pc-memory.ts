@@ -99,6 +99,18 @@ export interface PCMemoryOptions extends Partial<Omit<PCMemorySettings, "trainin
   onEpoch?(record: MemoryEpochRecord): void;
 }
 
+/** How the last `recall` ended. */
+export interface PCMemoryRecallInfo {
+  /** Relaxations run (K). */
+  iterations: number;
+  /** Inference steps over all of them. */
+  steps: number;
+  /** F / B at the end of the last relaxation (near 0: the recall is an image the network generates exactly). */
+  energy: number;
+  /** RMS of dF/dX over the free units there. */
+  residual: number;
+}
+
 /** A step of `recallSteps`: the relaxation's step event, which relaxation it is, and the recall so far. */
 export interface PCMemoryRecallStep extends StepEvent {
   /** 1-based relaxation of the schedule. */
@@ -188,6 +200,7 @@ export class PCMemory implements AssociativeMemory {
   #converged = false;
   readonly #history: MemoryEpochRecord[] = [];
   readonly #onEpoch?: (record: MemoryEpochRecord) => void;
+  #lastRecall: PCMemoryRecallInfo | null = null;
   readonly #rows = new Map<number, Float32Array>();
   readonly #starts = new Map<number, Float32Array>();
 
@@ -272,6 +285,11 @@ export class PCMemory implements AssociativeMemory {
     return this.#converged;
   }
 
+  /** How the last `recall` ended (null before one). */
+  get lastRecall(): PCMemoryRecallInfo | null {
+    return this.#lastRecall ? { ...this.#lastRecall } : null;
+  }
+
   /** The optimizer's state (for checkpoints); null before training. */
   optimizerState(): OptimizerStateData | null {
     return this.#optimizer?.state() ?? null;
@@ -354,11 +372,16 @@ export class PCMemory implements AssociativeMemory {
     const { values, rows, single, checkedMask } = this.#queries("PCMemory.recall", queries, mask);
     let estimate: Float32Array | Float64Array = values;
     const schedule = checkedMask ? this.#settings.partial : this.#settings.corrupted;
+    const info: PCMemoryRecallInfo = { iterations: schedule.iterations, steps: 0, energy: NaN, residual: NaN };
     for (let iteration = 1; iteration <= schedule.iterations; iteration++) {
       const q = this.#iterationQuery(estimate, checkedMask, iteration, schedule);
       const result = this.#graph!.query(q);
       estimate = checkedMask ? result.values.sensory : result.predictions.sensory;
+      info.steps += result.steps;
+      info.energy = result.energy;
+      info.residual = result.residual;
     }
+    this.#lastRecall = info;
     return new Tensor(single ? [this.patternSize] : [rows, this.patternSize], this.backend).assign(estimate);
   }
 

@@ -2,7 +2,9 @@
 // drives headless Chromium through what a person would do: press Train, watch the first
 // epoch, read the Z-IL vs BP panel, draw a "1" and a "0"; then train the clamp-anything PC
 // graph, draw the top half of a digit and watch it complete step by step, and click a
-// label and watch a digit appear. Checks what the page shows.
+// label and watch a digit appear; then store digits in the associative memories, erase half
+// of one and add noise to it with the mouse, and watch each memory recall it (the PC memory
+// step by step). Checks what the page shows.
 // Writes test-results/demo.png and test-results/demo.json; exits non-zero on a failure.
 //
 //   node test/e2e/demo.e2e.mjs        (npm run test:demo)
@@ -213,6 +215,59 @@ try {
     `energy ${generated.first.toFixed(3)} -> ${generated.last.toFixed(3)}`);
   await pc.screenshot({ path: join(resultsDir, "demo-clamp.png"), fullPage: true });
   await pc.close();
+
+  // Associative memories: store six digits, damage one with the mouse, recall it.
+  const mem = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  mem.on("pageerror", (error) => problems.push(`page error (memory panel): ${error.message}`));
+  mem.on("console", (msg) => msg.type() === "error" && problems.push(`console error (memory panel): ${msg.text()}`));
+  await mem.goto(`${server.url}?memcount=6&memhidden=96&memepochs=600`);
+  await mem.waitForFunction(() => document.body.dataset.memState === "empty", null, { timeout: 30_000 });
+  check("memory panel: Recall waits for stored digits", await mem.evaluate(() => document.getElementById("mem-recall").disabled));
+  await mem.click("#mem-store");
+  await mem.waitForFunction(() => document.body.dataset.memState === "ready", null, { timeout: 120_000 });
+  const memStatus = (await mem.textContent("#mem-status")).trim();
+  const trainedEnergy = Number(await mem.evaluate(() => document.getElementById("mem-status").dataset.energy));
+  check("memory panel: six digits stored; the PC memory trains to near-zero energy (< 1e-5 per pixel)",
+    (await mem.$$eval("#mem-stored canvas", (c) => c.length)) === 6 && trainedEnergy < 1e-5, memStatus);
+  const memBox = await mem.locator("#mem-canvas").boundingBox();
+  // Erase the bottom half with horizontal strokes of the eraser.
+  for (let y = 116; y <= 222; y += 8) await stroke(mem, memBox, Array.from({ length: 23 }, (_, k) => [2 + 10 * k, y]));
+  const erased = await mem.evaluate(() => ({ unknown: Number(document.getElementById("mem-canvas").dataset.unknown), mse: Number(document.getElementById("mem-canvas").dataset.mse) }));
+  check("memory panel: the eraser marks pixels unknown", erased.unknown >= 330, `${erased.unknown} unknown pixels; query MSE ${erased.mse.toFixed(4)}`);
+  const readRecall = () => mem.evaluate(() => {
+    const step = document.getElementById("mem-step").dataset;
+    return {
+      kind: document.getElementById("mem-pc").dataset.kind, pc: Number(document.getElementById("mem-pc").dataset.mse),
+      uhn: [0, 1, 2].map((i) => Number(document.getElementById(`mem-uhn-${i}`).dataset.mse)),
+      events: Number(step.events), first: Number(step.firstEnergy), last: Number(step.energy), done: step.done,
+    };
+  });
+  await mem.click("#mem-recall");
+  await mem.waitForFunction(() => document.body.dataset.memState === "recalling", null, { timeout: 10_000 });
+  await mem.waitForFunction(() => Number(document.getElementById("mem-step").dataset.events) > 0, null, { timeout: 30_000 });
+  const memMidway = Number(await mem.evaluate(() => document.getElementById("mem-step").dataset.events));
+  await mem.waitForFunction(() => document.body.dataset.memState === "ready", null, { timeout: 120_000 });
+  const partial = await readRecall();
+  check("memory panel: the PC memory's completion is drawn step by step", partial.kind === "partial" && memMidway < partial.events,
+    `seen after ${memMidway} of ${partial.events} steps`);
+  check("memory panel: from its top half the PC memory recalls the digit (MSE < 0.001) and lowers its energy",
+    partial.pc < 0.001 && partial.last < partial.first, `PC MSE ${partial.pc.toFixed(5)}; energy ${partial.first.toExponential(2)} -> ${partial.last.toExponential(2)}`);
+  check("memory panel: the Hopfield networks answer too (Manhattan/max over the known pixels recalls it exactly)",
+    partial.uhn.every(Number.isFinite) && partial.uhn[1] < 1e-6, `MSE ${partial.uhn.map((e) => e.toFixed(4)).join(", ")}`);
+  // Undo, then scribble noise over the digit with the noise brush.
+  await mem.click("#mem-restore");
+  await mem.check('input[name="mem-tool"][value="noise"]');
+  for (let y = 40; y <= 190; y += 10) await stroke(mem, memBox, [[30, y], [112, y + 5], [194, y]]);
+  const noisy = await mem.evaluate(() => ({ unknown: Number(document.getElementById("mem-canvas").dataset.unknown), mse: Number(document.getElementById("mem-canvas").dataset.mse) }));
+  await mem.click("#mem-recall");
+  await mem.waitForFunction(() => document.body.dataset.memState === "recalling", null, { timeout: 10_000 });
+  await mem.waitForFunction(() => document.body.dataset.memState === "ready", null, { timeout: 120_000 });
+  const corrupted = await readRecall();
+  check("memory panel: the noise brush keeps pixels known; the PC memory iterates F from the noisy digit and lowers its energy",
+    noisy.unknown === 0 && noisy.mse > 0.01 && corrupted.kind === "corrupted" && corrupted.last < corrupted.first && corrupted.pc < noisy.mse,
+    `query MSE ${noisy.mse.toFixed(4)} -> PC recall MSE ${corrupted.pc.toFixed(4)}; energy ${corrupted.first.toExponential(2)} -> ${corrupted.last.toExponential(2)}`);
+  await mem.screenshot({ path: join(resultsDir, "demo-memory.png"), fullPage: true });
+  await mem.close();
 
   check("no page errors, console errors or failed requests", problems.length === 0, problems.join("; "));
 
