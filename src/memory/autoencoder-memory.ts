@@ -264,6 +264,7 @@ export class AutoencoderMemory implements AssociativeMemory {
     this.#count = 0;
   }
 
+  /** The same as `dispose()`, for `using memory = ...`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -436,6 +436,7 @@ export class PCMemory implements AssociativeMemory {
     this.#count = 0;
   }
 
+  /** The same as `dispose()`, for `using memory = ...`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -105,4 +105,33 @@ check("a capacity run records every method, separation, corruption, N, seed and 
   assert.is(fraction([], STRICT_CRITERION), 0);
 });
 
+check("noise is clipped to [0, 1] unless clip is false; runCapacity queries only the first `queries` stored patterns", () => {
+  const shape = { channels: 1, height: 2, width: 2 };
+  const patterns = Float32Array.from([0, 1, 0, 1, 1, 0, 1, 0]);
+  const clipped = corruptQueries(patterns, 2, shape, { kind: "noise", sigma: 0.5 }, 3).queries;
+  const raw = corruptQueries(patterns, 2, shape, { kind: "noise", sigma: 0.5, clip: false }, 3).queries;
+  assert.ok(clipped.every((v) => v >= 0 && v <= 1));
+  assert.ok(raw.some((v) => v < 0 || v > 1), "some noisy value leaves [0, 1]");
+  // The same draws: clipping the raw queries gives the clipped ones.
+  assert.equal(Array.from(raw, (v) => Math.fround(Math.min(1, Math.max(0, v)))), Array.from(clipped));
+  const asked: number[] = [];
+  const method = {
+    label: "counter",
+    prepare: (stored: Float32Array, n: number, d: number) => ({
+      recall(queries: Float32Array, rows: number) {
+        asked.push(rows);
+        return [{ label: "counter", recalled: stored.slice(0, rows * d) }];
+      },
+      dispose() {},
+    }),
+  };
+  const images = Float32Array.from({ length: 8 * 4 }, (_, i) => (i * 7) % 5 / 4);
+  const result = runCapacity({
+    images, shape, sizes: [3, 6], seeds: [1], corruptions: [{ kind: "noise", sigma: 0.1 }], methods: [method], criteria: [mseCriterion(0.5)],
+    backend: getBackendByName("wasm-simd"), queries: 4,
+  });
+  assert.equal(asked, [3, 4], "min(N, queries) queries per N");
+  assert.equal(result.records.map((r) => r.accuracy), [1, 1], "exact recalls of the queried patterns");
+});
+
 test.run();

@@ -139,6 +139,12 @@ check("the step stream is the recall: K relaxations of T + 1 events, ending at r
     assert.equal(seen, Array.from({ length: iterations * (steps + 1) }, (_, i) => [Math.floor(i / (steps + 1)) + 1, i % (steps + 1)]));
     assert.equal(lastEstimate, expected, "the last step's estimate is the recall");
   }
+  // A partial recall's later relaxations restart the hidden units, not the unknown entries:
+  // relaxation 2 starts where relaxation 1 left them.
+  const estimates: number[][] = [];
+  for await (const step of memory.recallSteps(rowsOf(unitData(1, 10, 12), 10), maskRow(10, 3)))
+    if ((step.iteration === 1 && step.step === 6) || (step.iteration === 2 && step.step === 0)) estimates.push(Array.from(step.estimate()));
+  assert.equal(estimates[1], estimates[0]);
   memory.dispose();
 });
 

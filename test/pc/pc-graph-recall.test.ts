@@ -4,6 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { InvalidArgumentError } from "../../src/backend/errors.js";
+import { HopfieldEnergy } from "../../src/pc/graph/hopfield.js";
 import { hierarchical } from "../../src/pc/graph/topology.js";
 import { PCGraph } from "../../src/train/pc-graph.js";
 import { randomArray } from "../arbitraries.js";
@@ -100,11 +101,15 @@ test("heavy-ball momentum reaches the minimum plain descent reaches, in fewer st
   net.dispose();
 }));
 
-test("momentum outside [0, 1) is refused naming it", leakFree(() => {
+test("momentum outside [0, 1), or with an energy that projects its steps into a box, is refused naming it", leakFree(() => {
   const net = new PCGraph(hierarchical([["image", 4], ["top", 3]], { direction: "backward" }), { seed: 1 });
   for (const momentum of [1, -0.1, NaN])
     throwsTyped(() => net.query({ clamp: { image: randomArray(4, 1, 1) }, read: ["top"], momentum }), InvalidArgumentError, /momentum must be a number in \[0, 1\)/);
   net.dispose();
+  const hopfield = new PCGraph({ groups: [{ name: "in", size: 2, activation: "hardSigmoid" }, { name: "h", size: 3, activation: "hardSigmoid" }],
+    edges: [{ from: "in", to: "h" }, { from: "h", to: "h" }] }, { seed: 1, energy: (model) => [new HopfieldEnergy(model)] });
+  throwsTyped(() => hopfield.query({ clamp: { in: [0.5, 0.5] }, read: ["h"], momentum: 0.5, init: "zeros" }), InvalidArgumentError, /momentum applies to unconstrained energies/);
+  hopfield.dispose();
 }));
 
 test.run();

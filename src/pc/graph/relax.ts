@@ -114,6 +114,10 @@ export function* relaxation(state: PCGraphState, energy: Energy, o: RelaxOptions
   checkRelaxOptions(o);
   const tolerance = o.tolerance;
   const momentum = o.momentum ?? 0;
+  // A projected step direction keeps a plain step inside the box; a velocity would carry the
+  // values out of it.
+  if (momentum > 0 && energy.terms.some((t) => t.projectValueGradient))
+    throw new InvalidArgumentError(`relax: momentum applies to unconstrained energies; the ${energy.terms.filter((t) => t.projectValueGradient).map((t) => t.name).join(", ")} term projects its step direction (use momentum 0)`);
   if (momentum > 0) resetVelocity(state);
   let r = NaN;
   let t = 0;
