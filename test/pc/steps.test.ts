@@ -125,8 +125,9 @@ steps("PC graph queries: onStep and querySteps report F / B and each group's err
   const it = net.querySteps(q);
   let next = await it.next();
   while (!next.done) {
-    const { read, ...event } = next.value;
+    const { read, predict, ...event } = next.value;
     assert.is(read("b").length, 6);
+    assert.is(predict("b").length, 6);
     iterated.push(event);
     next = await it.next();
   }
