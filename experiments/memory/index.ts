@@ -5,7 +5,8 @@
 // is printed as it is made and all of them are written to <out>/results.md, beside the
 // SVG plots and image grids.
 //
-//   npm run experiment:memory                       the full run (several minutes on 2 cores)
+//   npm run experiment:memory                       the full run (about 22 minutes on a busy 2-core machine:
+//                                                   9 for the UHN part, 13 for the PC-memory part)
 //   npm run experiment:memory -- --smoke            small sizes, one seed, MNIST only
 //   options: --out DIR (default docs/memory), --seeds N (default 5),
 //            --datasets mnist,fashion-mnist, --parts uhn,pcmem (a subset writes results-<parts>.md)
