@@ -1,6 +1,7 @@
 // Unmanaged memory for tensors. Blocks come from the runtime's TLSF allocator
 // (`--runtime minimal`), so `free` really returns them; every block is 16-byte aligned,
 // which keeps v128 loads of a tensor's first element aligned.
+import { BLOCK_MAXSIZE } from "~lib/rt/common";
 
 export function alloc(bytes: usize): usize {
   return heap.alloc(bytes);
@@ -8,6 +9,11 @@ export function alloc(bytes: usize): usize {
 
 export function free(ptr: usize): void {
   heap.free(ptr);
+}
+
+/** The largest block `alloc` can return (the allocator's limit; larger requests trap). */
+export function maxAllocationBytes(): usize {
+  return BLOCK_MAXSIZE;
 }
 
 /** Bytes of linear memory currently reserved by the module (pages * 64 KiB). */

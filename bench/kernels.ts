@@ -1,21 +1,24 @@
-// npm run bench:kernels — every kernel family beside TF.js's wasm backend (one thread) in
-// this process, as GFLOP/s (or Melem/s) with the ratio pcgraph / TF.js and the fraction of
-// the machine's measured peak (a register-blocked f32x4 mul+add micro-kernel).
-import { measurePeakGflops, measureStreamBytesPerSecond } from "./kernels/peak.js";
-import { benchMatmul } from "./kernels/matmul.js";
+// npm run bench:kernels [matmul|conv|elementwise|memory] [targets] — every kernel family beside
+// TF.js's wasm backend in this process, on pcgraph's threaded backend with 1 and with 2
+// threads, in interleaved rounds, with the host's measured ceilings (one and two threads) and
+// its load printed beside every table. `matmul targets` runs only the shapes the threading
+// targets name.
+import { measurePeaks, peakLine } from "./kernels/peak.js";
+import { benchMatmul, matmulCases } from "./kernels/matmul.js";
 import { benchConv } from "./kernels/conv.js";
 import { benchElementwise } from "./kernels/elementwise.js";
 import { benchMemory } from "./kernels/memory.js";
-import { printTable } from "./report.js";
+import { peerDescription } from "./peer.js";
+import { hostLine } from "./report.js";
 
 const only = process.argv[2];
-const peak = await measurePeakGflops();
-console.log(`measured peak of the f32x4 mul+add micro-kernel: ${peak.toFixed(1)} GFLOP/s`);
-if (!only || only === "matmul") printTable("matmul (GFLOP/s)", await benchMatmul(peak));
-if (!only || only === "conv") printTable("conv2d and pooling, batch 32, NCHW (GFLOP/s)", await benchConv(peak));
-if (!only || only === "elementwise") {
-  const stream = await measureStreamBytesPerSecond(1 << 20);
-  console.log(`\nmeasured streaming bandwidth (load + store over 4 MB): ${(stream / 1e9).toFixed(1)} GB/s; "of peak" below is the kernel's compulsory traffic over it`);
-  printTable("elementwise on 1M floats (Melem/s)", await benchElementwise(stream));
-}
+console.log(`pcgraph kernel benchmarks; peer: ${await peerDescription()}`);
+console.log(`host: ${hostLine()}`);
+const peaks = await measurePeaks();
+console.log(peakLine(peaks));
+// "targets": only the shapes the threading targets name (512³ and the matmuls of the 784 -> 256 layer).
+const matmulShapes = process.argv[3] === "targets" ? matmulCases([512]) : matmulCases();
+if (!only || only === "matmul") await benchMatmul(peaks, matmulShapes);
+if (!only || only === "conv") await benchConv(peaks);
+if (!only || only === "elementwise") await benchElementwise(peaks);
 if (!only || only === "memory") await benchMemory();

@@ -1,62 +1,80 @@
-// npm run bench:train — the cost of one training step (gradients + SGD update) with BP,
-// Z-IL, FPA and IL (T = 20) for an MLP 784-256-256-10 and a small CNN at batch 64; a depth
-// sweep of Z-IL time / BP time; one epoch of the MLP beside TF.js's wasm backend (one
-// thread) in this process; and PC-graph inference steps per second (bench/graph.ts).
-// `npm run bench:train -- steps|depth|peer|graph` runs one part.
-// The union package registers every gradient (the core bundle alone has none).
+// npm run bench:train [steps|depth|batch|epoch|graph] — training on pcgraph's threaded backend with 1
+// and with 2 threads, and beside TF.js's wasm backend, in this process:
+//   steps  one training step (gradients + SGD update) at batch 64 with BP, Z-IL, FPA and IL
+//          (T = 20) for the MLP 784-256-256-10 and the CNN of `npm start -- --model cnn`, and
+//          TF.js's MLP step (autodiff + SGD), all in interleaved rounds;
+//   depth  Z-IL step time / BP step time for MLPs of width 256 and 2 to 32 layers;
+//   batch  steps at batch 1, 8 and 64, with the kernel calls and allocations per step: the
+//          fixed cost per step that dominates small batches;
+//   epoch  one epoch of `npm start` (the MLP, Z-IL, Adam, 40,000 digits with shifted copies,
+//          batch 64) and one of the PC-graph experiment's generative hierarchy, wall clock,
+//          1 thread against 2;
+//   graph  PC-graph inference steps per second (bench/graph.ts).
+// Every table prints the host and its load average.
 import * as tf from "@tensorflow/tfjs";
+import type { Backend } from "../src/backend/kernels.js";
+import { createBackend } from "../src/backend/load.js";
+import { WasmBackend } from "../src/backend/wasm.js";
+import type { ThreadedBackend } from "../src/backend/threaded.js";
+import { loadData } from "../src/cli/data.js";
 import { GraphBuilder, type NodeRef } from "../src/graph/builder.js";
 import type { Graph } from "../src/graph/graph.js";
 import { randomBatch } from "../src/pc/random-graph.js";
+import { fit } from "../src/train/fit.js";
+import { hierarchical } from "../src/pc/graph/topology.js";
+import { PCGraph } from "../src/train/pc-graph.js";
 import { gradientEngine, type Algorithm } from "../src/train/gradients.js";
-import { tfjsWasm } from "./peer.js";
-import { secondsPerCall } from "./report.js";
+import { createOptimizer } from "../src/train/optimizers.js";
 import { graphBenchmark } from "./graph.js";
+import { peerDescription, tfjsWasm } from "./peer.js";
+import { beginTable, endTable, markdownTable, median, medianRatio, timeInterleaved, type Timing } from "./report.js";
 
 const BATCH = 64;
-const EPOCH_SAMPLES = 10_000; // the bundled MNIST digits
-const stepsPerEpoch = Math.ceil(EPOCH_SAMPLES / BATCH);
+const only = process.argv[2];
 
-function mlp(depth = 3, width = 256, backend = "wasm-simd" as const): Graph {
+function mlp(backend: Backend, depth = 3, width = 256): Graph {
   const g = new GraphBuilder();
   let x: NodeRef = g.input([784], "x");
   for (let i = 0; i < depth - 1; i++) x = g.relu(g.dense(x, width));
   return g.build({ output: g.dense(x, 10), loss: "softmaxCrossEntropy", seed: 1, backend });
 }
 
-function cnn(): Graph {
+function cnn(backend: Backend): Graph {
   const g = new GraphBuilder();
   const x = g.input([1, 28, 28], "x");
   let h = g.maxPool2d(g.relu(g.conv2d(x, 16, 3, { padding: "same" })), 2);
   h = g.maxPool2d(g.relu(g.conv2d(h, 32, 3, { padding: "same" })), 2);
   const out = g.dense(g.relu(g.dense(g.flatten(h), 128)), 10);
-  return g.build({ output: out, loss: "softmaxCrossEntropy", seed: 1, backend: "wasm-simd" });
+  return g.build({ output: out, loss: "softmaxCrossEntropy", seed: 1, backend });
 }
 
-/** Seconds per training step: gradients from the engine, then an SGD update of every parameter. */
-async function stepTime(graph: Graph, algorithm: Algorithm, minSamples = 8): Promise<number> {
-  const batch = randomBatch(graph, BATCH, 7);
-  const engine = gradientEngine(graph, algorithm, algorithm === "il" ? { steps: 20, gamma: 0.1, momentum: 0, tolerance: 0, recordEnergy: false } : {});
-  const weights = graph.getWeights();
+/** One training step of `graph` (gradients, then an SGD update of every parameter), ready to time. */
+function trainingStep(graph: Graph, algorithm: Algorithm, batchSize = BATCH) {
+  const batch = randomBatch(graph, batchSize, 7);
+  const engine = gradientEngine(graph, algorithm,
+    algorithm === "il" ? { steps: 20, gamma: 0.1, momentum: 0, tolerance: 0, recordEnergy: false } : {});
   const step = () => {
     const { gradients } = engine.run(batch);
     for (const p of graph.parameters) graph.backend.axpy(p.size, -1e-3, gradients.get(p.name)!.address, p.tensor.address);
   };
-  step(); // warm up: first-run allocations
-  const seconds = await secondsPerCall(`${algorithm}`, step, minSamples);
-  graph.setWeights(weights);
-  engine.dispose();
-  for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
-  return seconds;
+  step(); // first-run allocations
+  return {
+    step,
+    dispose: () => {
+      engine.dispose();
+      for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+    },
+  };
 }
 
-async function tfjsMlpStep(): Promise<number> {
+/** TF.js's step for the MLP 784-256-256-10: autodiff through softmax cross-entropy, SGD, loss read back. */
+async function tfjsMlpStep(batchSize = BATCH) {
   await tfjsWasm();
   const dims = [784, 256, 256, 10];
   const weights = dims.slice(1).map((out, i) => tf.variable(tf.randomNormal([dims[i], out], 0, Math.sqrt(2 / dims[i]))));
   const biases = dims.slice(1).map((out) => tf.variable(tf.zeros([out])));
-  const x = tf.randomUniform([BATCH, 784]);
-  const labels = tf.cast(tf.oneHot(tf.randomUniform([BATCH], 0, 10, "int32") as tf.Tensor1D, 10), "float32");
+  const x = tf.randomUniform([batchSize, 784]);
+  const labels = tf.cast(tf.oneHot(tf.randomUniform([batchSize], 0, 10, "int32") as tf.Tensor1D, 10), "float32");
   const optimizer = tf.train.sgd(1e-3);
   const step = () => {
     const cost = optimizer.minimize(() => {
@@ -71,49 +89,172 @@ async function tfjsMlpStep(): Promise<number> {
     cost!.dispose();
   };
   step();
-  return secondsPerCall("tfjs", step, 8);
+  return { step, dispose: () => [...weights, ...biases, x, labels].forEach((t) => t.dispose()) };
 }
 
-const ms = (s: number) => (s * 1000).toFixed(2);
-const only = process.argv[2];
+async function threadBackends(): Promise<[ThreadedBackend, ThreadedBackend]> {
+  const one = createBackend("wasm-simd-threads", { threads: 1 }) as ThreadedBackend;
+  const two = createBackend("wasm-simd-threads", { threads: 2 }) as ThreadedBackend;
+  await two.whenStarted();
+  if (two.threadInfo().readyWorkers !== 1) throw new Error(`the 2-thread backend has no worker: ${JSON.stringify(two.threadInfo())}`);
+  return [one, two];
+}
+
+const ms = (t: Timing) => (t.seconds * 1000).toFixed(2);
+const times = (a: Timing, b: Timing) => `${medianRatio(a, b).toFixed(2)}x`;
+
+console.log(`pcgraph training benchmarks; peer: ${await peerDescription()}`);
+const [one, two] = await threadBackends();
 
 if (!only || only === "steps") {
-  console.log(`\none training step at batch ${BATCH} (gradients + SGD update), wasm-simd backend`);
-  console.log("| model | BP ms | Z-IL ms | FPA ms | IL (T=20) ms | Z-IL / BP |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-  for (const [name, make] of [["MLP 784-256-256-10", () => mlp()], ["CNN conv16-pool-conv32-pool-128-10", cnn]] as const) {
-    const graph = make();
-    const times: Record<string, number> = {};
-    for (const algorithm of ["bp", "zil", "fpa", "il"] as const) times[algorithm] = await stepTime(graph, algorithm);
-    console.log(`| ${name} | ${ms(times.bp)} | ${ms(times.zil)} | ${ms(times.fpa)} | ${ms(times.il)} | ${(times.zil / times.bp).toFixed(3)} |`);
-    graph.dispose();
+  beginTable(`one training step at batch ${BATCH} (gradients + SGD update), ms (median of interleaved rounds)`);
+  const rows: string[][] = [];
+  const models: [string, (b: Backend) => Graph][] = [["MLP 784-256-256-10", (b) => mlp(b)], ["CNN conv16-pool-conv32-pool-128-10", cnn]];
+  const peer = await tfjsMlpStep();
+  for (const [name, make] of models) {
+    const graphs = [make(one), make(two)];
+    for (const algorithm of ["bp", "zil", "fpa", "il"] as Algorithm[]) {
+      const [s1, s2] = graphs.map((g) => trainingStep(g, algorithm));
+      const withPeer = name.startsWith("MLP") && (algorithm === "bp" || algorithm === "zil");
+      const t = timeInterleaved({ one: s1.step, two: s2.step, ...(withPeer ? { tfjs: peer.step } : {}) },
+        { rounds: 7, roundMs: algorithm === "il" ? 200 : 60 });
+      s1.dispose();
+      s2.dispose();
+      rows.push([name, algorithm === "il" ? "IL (T=20)" : algorithm === "zil" ? "Z-IL" : algorithm.toUpperCase(),
+        ms(t.one), ms(t.two), times(t.one, t.two), t.tfjs ? ms(t.tfjs) : "-", t.tfjs ? times(t.tfjs, t.two) : "-"]);
+    }
+    graphs.forEach((g) => g.dispose());
   }
+  peer.dispose();
+  markdownTable(["model", "algorithm", "1 thread", "2 threads", "2 threads / 1", "TF.js (MLP)", "TF.js / pcgraph 2 threads"], rows, ["l", "l"]);
+  endTable();
 }
 
 if (!only || only === "depth") {
-  console.log(`\ndepth sweep: MLP of width 64, batch ${BATCH}; Z-IL step time / BP step time`);
-  console.log("| layers | BP ms | Z-IL ms | Z-IL / BP |");
-  console.log("| ---: | ---: | ---: | ---: |");
+  beginTable(`depth sweep: MLP of width 256, batch ${BATCH}, 2 threads; Z-IL step time / BP step time (median of per-round ratios)`);
+  const rows: string[][] = [];
   for (const depth of [2, 4, 8, 16, 32]) {
-    const graph = mlp(depth, 64);
-    const bp = await stepTime(graph, "bp");
-    const zil = await stepTime(graph, "zil");
-    console.log(`| ${depth} | ${ms(bp)} | ${ms(zil)} | ${(zil / bp).toFixed(3)} |`);
+    const graph = mlp(two, depth, 256);
+    const bp = trainingStep(graph, "bp");
+    const zil = trainingStep(graph, "zil");
+    const t = timeInterleaved({ bp: bp.step, zil: zil.step }, { rounds: 9 });
+    bp.dispose();
+    zil.dispose();
     graph.dispose();
+    rows.push([String(depth), ms(t.bp), ms(t.zil), medianRatio(t.zil, t.bp).toFixed(3)]);
   }
+  markdownTable(["layers", "BP ms", "Z-IL ms", "Z-IL / BP"], rows);
+  endTable();
 }
 
-if (!only || only === "peer") {
-  console.log(`\none epoch of the MLP 784-256-256-10 (${stepsPerEpoch} steps of batch ${BATCH}, SGD) beside TF.js wasm, one thread`);
-  const graph = mlp();
-  const bp = await stepTime(graph, "bp");
-  const zil = await stepTime(graph, "zil");
-  graph.dispose();
-  const peer = await tfjsMlpStep();
-  console.log("| trainer | ms / step | s / epoch | TF.js time / this |");
-  console.log("| --- | ---: | ---: | ---: |");
-  for (const [name, s] of [["pcgraph BP", bp], ["pcgraph Z-IL", zil], ["TF.js wasm", peer]] as const)
-    console.log(`| ${name} | ${ms(s)} | ${(s * stepsPerEpoch).toFixed(2)} | ${(peer / s).toFixed(2)}x |`);
+/**
+ * Kernel calls, allocations and the time spent inside backend calls, per call of `fn`, over
+ * `repeats` calls (the backend's methods wrapped for the count); the rest of the step is
+ * JavaScript: the graph and PC logic around the kernels.
+ */
+function countCalls(backend: Backend, fn: () => void, repeats = 200): { calls: number; allocations: number; kernelSeconds: number; stepSeconds: number } {
+  const counts = { calls: 0, allocations: 0, kernelSeconds: 0, stepSeconds: 0 };
+  const own = backend as unknown as Record<string, unknown>;
+  const wrapped: string[] = [];
+  // The Backend interface's methods, as WasmBackend defines them (not the threaded backend's helpers).
+  {
+    for (const name of Object.getOwnPropertyNames(WasmBackend.prototype)) {
+      if (name === "constructor" || typeof own[name] !== "function") continue;
+      if (["view", "read", "write", "reservedBytes", "free"].includes(name)) continue;
+      const original = own[name] as (...args: unknown[]) => unknown;
+      own[name] = (...args: unknown[]) => {
+        if (name === "alloc") counts.allocations++;
+        else counts.calls++;
+        const start = performance.now();
+        const result = original.apply(backend, args);
+        counts.kernelSeconds += (performance.now() - start) / 1000;
+        return result;
+      };
+      wrapped.push(name);
+    }
+  }
+  const start = performance.now();
+  try {
+    for (let i = 0; i < repeats; i++) fn();
+  } finally {
+    for (const name of wrapped) delete own[name];
+  }
+  counts.stepSeconds = (performance.now() - start) / 1000;
+  return {
+    calls: counts.calls / repeats, allocations: counts.allocations / repeats,
+    kernelSeconds: counts.kernelSeconds / repeats, stepSeconds: counts.stepSeconds / repeats,
+  };
 }
+
+if (!only || only === "batch") {
+  beginTable("small batches: MLP 784-256-256-10 step time by batch size; kernel calls, allocations and JavaScript time per step (the fixed cost), timed with every backend call wrapped");
+  const rows: string[][] = [];
+  const peers = new Map<number, Awaited<ReturnType<typeof tfjsMlpStep>>>();
+  for (const batchSize of [1, 8, 64]) {
+    peers.set(batchSize, await tfjsMlpStep(batchSize));
+    for (const algorithm of ["bp", "zil"] as Algorithm[]) {
+      const graphs = [mlp(one), mlp(two)];
+      const [s1, s2] = graphs.map((g) => trainingStep(g, algorithm, batchSize));
+      const counted = countCalls(one, s1.step);
+      const t = timeInterleaved({ one: s1.step, two: s2.step, tfjs: peers.get(batchSize)!.step }, { rounds: 7 });
+      s1.dispose();
+      s2.dispose();
+      graphs.forEach((g) => g.dispose());
+      rows.push([String(batchSize), algorithm === "zil" ? "Z-IL" : "BP", ms(t.one), ms(t.two), times(t.one, t.two), ms(t.tfjs),
+        times(t.tfjs, t.two), String(counted.calls), String(counted.allocations),
+        ((counted.stepSeconds - counted.kernelSeconds) * 1e6).toFixed(0),
+        `${((100 * (counted.stepSeconds - counted.kernelSeconds)) / counted.stepSeconds).toFixed(0)}%`]);
+    }
+    peers.get(batchSize)!.dispose();
+  }
+  markdownTable(["batch", "algorithm", "1 thread ms", "2 threads ms", "2 threads / 1", "TF.js ms", "TF.js / pcgraph 2 threads",
+    "kernel calls / step", "allocations / step", "µs / step outside kernels (JS), 1 thread", "share of the step"], rows);
+  endTable();
+}
+
+if (!only || only === "epoch") {
+  const data = loadData("mnist", { seed: 1, testFraction: 0.2, augment: "auto" });
+  beginTable(`one epoch of npm start: MLP 784-256-256-10, Z-IL, Adam, batch 64, ${data.train.size.toLocaleString("en-US")} training digits (shifted copies included), wall clock s, 3 interleaved rounds`);
+  const seconds: Record<string, number[]> = { one: [], two: [] };
+  for (let round = 0; round < 3; round++) {
+    for (const [name, backend] of (round % 2 ? [["two", two], ["one", one]] : [["one", one], ["two", two]]) as [string, Backend][]) {
+      const graph = mlp(backend);
+      const started = performance.now();
+      await fit(graph, { train: data.train }, {
+        algorithm: "zil", epochs: 1, batchSize: 64, seed: 1,
+        optimizer: createOptimizer({ kind: "adam", learningRate: 1e-3 }),
+      });
+      seconds[name].push((performance.now() - started) / 1000);
+      graph.dispose();
+    }
+  }
+  const t1: Timing = { seconds: median(seconds.one), perRound: seconds.one };
+  const t2: Timing = { seconds: median(seconds.two), perRound: seconds.two };
+  markdownTable(["1 thread s", "2 threads s", "2 threads / 1"], [[t1.seconds.toFixed(2), t2.seconds.toFixed(2), times(t1, t2)]]);
+  endTable();
+
+  // One epoch of the PC-graph experiment's generative hierarchy (npm run experiment:pcgraph).
+  const digits = loadData("mnist", { seed: 1, testFraction: 0.2, augment: false });
+  beginTable(`one epoch of the PC-graph experiment's generative hierarchy label 10 -> 128 -> 784 (PC, T = 20, γ = 0.1, Adam 1e-3, batch 64, ${digits.train.size.toLocaleString("en-US")} digits), wall clock s, 3 interleaved rounds`);
+  const graphSeconds: Record<string, number[]> = { one: [], two: [] };
+  const generative = hierarchical([["sensory", 784, "tanh"], ["hidden", 128, "tanh"], ["label", 10]], { direction: "backward" });
+  for (let round = 0; round < 3; round++) {
+    for (const [name, backend] of (round % 2 ? [["two", two], ["one", one]] : [["one", one], ["two", two]]) as [string, Backend][]) {
+      const net = new PCGraph(generative, { seed: 1, backend });
+      const started = performance.now();
+      await net.fit({ train: digits.train }, {
+        algorithm: "pc", epochs: 1, batchSize: 64, optimizer: { kind: "adam", learningRate: 1e-3 }, seed: 1, steps: 20, gamma: 0.1,
+      });
+      graphSeconds[name].push((performance.now() - started) / 1000);
+      net.dispose();
+    }
+  }
+  const g1: Timing = { seconds: median(graphSeconds.one), perRound: graphSeconds.one };
+  const g2: Timing = { seconds: median(graphSeconds.two), perRound: graphSeconds.two };
+  markdownTable(["1 thread s", "2 threads s", "2 threads / 1"], [[g1.seconds.toFixed(2), g2.seconds.toFixed(2), times(g1, g2)]]);
+  endTable();
+}
+
+two.dispose();
 
 if (!only || only === "graph") await graphBenchmark();

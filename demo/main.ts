@@ -2,7 +2,9 @@
 // vs BP (zil-panel.ts), drawing a digit (draw-panel.ts), clamp anything (clamp-panel.ts) and
 // associative memories (memory-panel.ts).
 // This file starts the page: the backend, the digits, and the wiring between panels.
-import { backendInfo, ready, setBackend, subset, trainTestSplit, type BackendName } from "../src/index.js";
+import {
+  backendInfo, backendNames, ready, setBackend, subset, threadsSupported, trainTestSplit, type BackendName,
+} from "../src/index.js";
 import { setUpClampPanel } from "./clamp-panel.js";
 import { loadDigits } from "./data.js";
 import { clearDrawing, setUpDrawing, useClassifier } from "./draw-panel.js";
@@ -21,27 +23,33 @@ async function main() {
   if (settings.algorithm !== "zil")
     $("algo-note").textContent = `(${algorithmLabel} only approximates backprop, so a visible difference is expected here; drop ?algorithm= for Z-IL.)`;
 
-  const names: BackendName[] = ["wasm-simd", "wasm-scalar", "reference-f64"];
-  if (settings.backend && !names.includes(settings.backend))
-    throw new Error(`?backend=${settings.backend}: expected one of ${names.join(", ")}`);
+  if (settings.backend && !backendNames.includes(settings.backend))
+    throw new Error(`?backend=${settings.backend}: expected one of ${backendNames.join(", ")}`);
+  const threadOptions = settings.threads > 0 ? { threads: settings.threads } : undefined;
   if (settings.backend) {
-    await ready(settings.backend);
+    await ready(settings.backend, settings.backend === "wasm-simd-threads" ? threadOptions : undefined);
     setBackend(settings.backend);
-  } else await ready();
+  } else await ready(undefined, threadsSupported() ? threadOptions : undefined);
   const info = backendInfo();
   const backend = $("backend");
-  backend.textContent = `${info.name} (${info.simd ? "SIMD" : info.dtype === "float64" ? "float64 reference" : "scalar"}, ${info.dtype})`;
+  const threads = info.name === "wasm-simd-threads" ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
+  backend.textContent = `${info.name} (${info.simd ? "SIMD" : info.dtype === "float64" ? "float64 reference" : "scalar"}, ${info.dtype}${threads})`;
   backend.dataset.name = info.name;
-  backend.title = `wasm SIMD supported by this browser: ${info.simdSupportedByRuntime ? "yes" : "no"}`;
-  const other = info.simd ? "wasm-scalar" : info.simdSupportedByRuntime ? "wasm-simd" : null;
-  if (other) {
+  // Threads need shared memory, which a browser gives only to a cross-origin isolated page.
+  backend.title = `wasm SIMD supported by this browser: ${info.simdSupportedByRuntime ? "yes" : "no"}; ` +
+    `shared-memory threads: ${info.threadsSupportedByRuntime ? "yes" : "no (the page is not cross-origin isolated: it needs the COOP and COEP headers)"}`;
+  const others = (["wasm-simd-threads", "wasm-simd", "wasm-scalar"] as BackendName[]).filter((name) =>
+    name !== info.name && (name !== "wasm-simd-threads" || info.threadsSupportedByRuntime) && (name === "wasm-scalar" || info.simdSupportedByRuntime));
+  const backendSwitch = $("backend-switch");
+  backendSwitch.replaceChildren(...others.map((other) => {
     const link = document.createElement("a");
     const query = new URLSearchParams(location.search);
     query.set("backend", other);
     link.href = `?${query}`;
     link.textContent = `switch to ${other}`;
-    $("backend-switch").replaceChildren(link);
-  }
+    return link;
+  }));
+  if (!info.threadsSupportedByRuntime) backendSwitch.append(" (one thread: this page is not cross-origin isolated)");
 
   const status = $("status");
   status.textContent = "loading digits…";

@@ -16,6 +16,8 @@ function numberParam(name: string, fallback: number): number {
 
 export const settings = {
   backend: (params.get("backend") ?? "") as BackendName | "",
+  /** Threads of wasm-simd-threads (0: the machine's hardware threads). */
+  threads: intParam("threads", 0, 1, 32),
   epochs: intParam("epochs", 5, 1, 1000),
   hidden: intParam("hidden", 256, 1, 4096),
   batchSize: intParam("batch", 64, 1, 8000),

@@ -11,6 +11,7 @@
 //  12+N  N*rows*columns bytes  pixels, row-major, round(value * 255)
 // Samples are in the package's order: all 0s, then all 1s, ..., then all 9s.
 import { build } from "esbuild";
+import { noNodeBuiltins } from "./build-browser.mjs";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -74,6 +75,8 @@ export async function buildDemo({ outDir = join(root, "build", "demo"), minify =
     bundle: true,
     format: "esm",
     platform: "browser",
+    // Refuses Node builtins, except the thread pool's Node-only fallback (never run in a page).
+    plugins: [noNodeBuiltins],
     target: ["es2022"],
     minify,
     sourcemap: true,

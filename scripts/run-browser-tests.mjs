@@ -24,10 +24,15 @@ const PAGE_TIMEOUT_MS = Number(process.env.BROWSER_TEST_TIMEOUT_S ?? 180) * 1000
 const started = Date.now();
 
 const pattern = process.argv[2] ?? TEST_FILE_PATTERN;
+// Pages are served cross-origin isolated (COOP same-origin, COEP require-corp), where the
+// default backend is the threaded one, except with ?isolation=off, where it must be wasm-simd.
 const pages = [
-  { label: "default (wasm-simd)", query: "", suites: "defaultPage" },
-  { label: "forced wasm-scalar", query: "?backend=wasm-scalar", suites: "scalarPage" },
-  ...(pattern === TEST_FILE_PATTERN ? [{ label: "library bundle", path: "/bundle.html", query: "" }] : []),
+  { label: "default (wasm-simd-threads, cross-origin isolated)", query: "", suites: "defaultPage", expect: "wasm-simd-threads" },
+  ...(pattern === TEST_FILE_PATTERN
+    ? [{ label: "not cross-origin isolated (wasm-simd)", query: "?isolation=off", suites: "defaultPage", expect: "wasm-simd" }]
+    : []),
+  { label: "forced wasm-scalar", query: "?backend=wasm-scalar", suites: "scalarPage", expect: "wasm-scalar" },
+  ...(pattern === TEST_FILE_PATTERN ? [{ label: "library bundle", path: "/bundle.html", query: "", expect: "wasm-simd-threads" }] : []),
 ];
 
 const MIME = {
@@ -85,11 +90,11 @@ async function main() {
     const seed = process.env.FC_SEED ? `seed=${encodeURIComponent(process.env.FC_SEED)}` : "";
 
     let ok = true;
-    for (const { label, path = "/index.html", query, suites } of pages) {
+    for (const { label, path = "/index.html", query, suites, expect } of pages) {
       if (suites && suitesPerPage[suites].length === 0) continue; // nothing matches the pattern on this page
       const search = seed ? (query ? `${query}&${seed}` : `?${seed}`) : query;
       const url = `${server.origin}${path}${search}`;
-      ok = (await runPage(context, label, url)) && ok;
+      ok = (await runPage(context, label, url, expect)) && ok;
     }
     code = ok ? 0 : 1;
   } catch (error) {
@@ -107,7 +112,7 @@ async function main() {
 }
 
 /** Loads one page, waits for its results, prints them; false on any failure or page error. */
-async function runPage(context, label, url) {
+async function runPage(context, label, url, expectedBackend) {
   const page = await context.newPage();
   const pageErrors = [];
   page.on("console", (message) => {
@@ -163,9 +168,13 @@ async function runPage(context, label, url) {
     console.log(`\n[${label}] FAIL ${failure.file} > ${failure.suite ?? "(page)"} > ${failure.test ?? "(check)"}\n${failure.message}`);
     results.failures.push({ ...failure, suite: failure.suite ?? label, test: failure.test ?? "(check)" });
   }
-  // A console error or uncaught exception outside a test still fails the page.
-  const extra = outcome.failed === 0 && pageErrors.length > 0 ? 1 : 0;
-  if (extra) results.failures.push({ file: "(page)", suite: label, test: "(page error)", message: pageErrors.join("\n") });
+  // A console error or uncaught exception outside a test still fails the page, and so does a
+  // default backend other than the page's isolation calls for.
+  const wrongBackend = outcome.backend !== expectedBackend;
+  if (wrongBackend) console.log(`\n[${label}] FAIL: default backend ${outcome.backend}, expected ${expectedBackend}`);
+  const extra = outcome.failed === 0 && (pageErrors.length > 0 || wrongBackend) ? 1 : 0;
+  if (extra) results.failures.push({ file: "(page)", suite: label, test: wrongBackend ? "(default backend)" : "(page error)",
+    message: wrongBackend ? `default backend ${outcome.backend}, expected ${expectedBackend}` : pageErrors.join("\n") });
   results.passed += outcome.passed;
   results.failed += outcome.failed + extra;
   for (const file of outcome.files ?? []) if (!results.files.includes(file)) results.files.push(file);
@@ -180,7 +189,7 @@ async function runPage(context, label, url) {
   const seconds = ((Date.now() - pageStarted) / 1000).toFixed(1);
   console.log(`${label}: ${outcome.passed} passed, ${outcome.failed + extra} failed ` +
     `(default backend ${outcome.backend}, ${seconds} s)`);
-  return outcome.failed === 0 && extra === 0;
+  return outcome.failed === 0 && extra === 0 && !wrongBackend;
 }
 
 /** A static server on 127.0.0.1 (free port) looking each path up in the directories in order. */
@@ -194,7 +203,11 @@ function serve(directories) {
     }
   });
   function respond(request, response) {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    const requested = new URL(request.url ?? "/", "http://localhost");
+    const path = decodeURIComponent(requested.pathname);
+    // Cross-origin isolation (SharedArrayBuffer, threads) unless the page asks for none.
+    const isolation = requested.searchParams.get("isolation") === "off" ? {} :
+      { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
     const relative = normalize(path === "/" ? "/index.html" : path).replace(/^([/\\])+/, "");
     for (const directory of directories) {
       const file = join(directory, relative);
@@ -208,6 +221,7 @@ function serve(directories) {
       response.writeHead(200, {
         "content-type": MIME[extname(file)] ?? "application/octet-stream",
         "cache-control": "no-store",
+        ...isolation,
       });
       response.end(body);
       return;

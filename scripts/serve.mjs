@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // A small static file server (node:http) for the demo page: `node scripts/serve.mjs [DIR]
-// [--port N] [--host H]` serves DIR (default build/demo) on http://127.0.0.1:8080/.
-// --port 0 picks a free port. Also importable: serve(dir, { port, host }).
+// [--port N] [--host H] [--no-isolation]` serves DIR (default build/demo) on
+// http://127.0.0.1:8080/. --port 0 picks a free port. Also importable: serve(dir, { port, host,
+// isolation }).
+// Pages are served cross-origin isolated (COOP same-origin, COEP require-corp), which is what
+// lets a browser share wasm memory between threads; --no-isolation leaves the headers out, and
+// the demo then runs on one thread.
 import { createReadStream, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -23,7 +27,7 @@ export const mimeTypes = {
 };
 
 /** Serves the files under `dir`; resolves to { server, url, close() } once listening. */
-export function serve(dir, { port = 8080, host = "127.0.0.1" } = {}) {
+export function serve(dir, { port = 8080, host = "127.0.0.1", isolation = true } = {}) {
   const root = resolve(dir);
   const server = createServer((req, res) => {
     let pathname;
@@ -49,6 +53,10 @@ export function serve(dir, { port = 8080, host = "127.0.0.1" } = {}) {
     } catch {
       stat = null;
     }
+    if ((!stat || !stat.isFile()) && pathname === "/favicon.ico") {
+      res.writeHead(204).end(); // browsers ask for it on their own
+      return;
+    }
     if (!stat || !stat.isFile()) {
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(`not found: ${pathname}\n`);
       return;
@@ -57,6 +65,7 @@ export function serve(dir, { port = 8080, host = "127.0.0.1" } = {}) {
       "content-type": mimeTypes[extname(file).toLowerCase()] ?? "application/octet-stream",
       "content-length": stat.size,
       "cache-control": "no-cache",
+      ...(isolation ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {}),
     });
     if (req.method === "HEAD") res.end();
     else createReadStream(file).pipe(res);
@@ -73,15 +82,16 @@ export function serve(dir, { port = 8080, host = "127.0.0.1" } = {}) {
 }
 
 function parseArgs(argv) {
-  const options = { dir: "build/demo", port: 8080, host: "127.0.0.1" };
+  const options = { dir: "build/demo", port: 8080, host: "127.0.0.1", isolation: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     const value = () => inline ?? argv[++i];
     if (flag === "--port") options.port = Number(value());
     else if (flag === "--host") options.host = value();
+    else if (flag === "--no-isolation") options.isolation = false;
     else if (flag === "--help" || flag === "-h") {
-      console.log("usage: node scripts/serve.mjs [DIR] [--port N] [--host H]   (default build/demo, 8080, 127.0.0.1)");
+      console.log("usage: node scripts/serve.mjs [DIR] [--port N] [--host H] [--no-isolation]   (default build/demo, 8080, 127.0.0.1, cross-origin isolated)");
       process.exit(0);
     } else if (!flag.startsWith("--")) options.dir = flag;
     else throw new Error(`unknown option ${arg}`);
@@ -93,5 +103,5 @@ function parseArgs(argv) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const options = parseArgs(process.argv.slice(2));
   const { url } = await serve(options.dir, options);
-  console.log(`serving ${options.dir} on ${url}  (Ctrl+C to stop)`);
+  console.log(`serving ${options.dir} on ${url}${options.isolation ? " cross-origin isolated (threads available)" : ""}  (Ctrl+C to stop)`);
 }

@@ -17,6 +17,12 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The default pattern: every suite file under test/. */
 export const TEST_FILE_PATTERN = "\\.test\\.ts$";
 
+/**
+ * Node modules the library imports dynamically only where no web Worker exists (Node 20's
+ * thread pool): Deno, Bun and browsers take the web Worker path and never load them.
+ */
+export const NODE_FALLBACKS = { "src/backend/threads/spawn.ts": ["node:worker_threads", "node:os"] };
+
 /** Packages that only work under Node (build tools, browser drivers, CLIs). */
 export const NODE_ONLY_PACKAGES = new Set(["esbuild", "tsx", "playwright-core", "playwright", "benny", "assemblyscript", "typescript", "typedoc"]);
 
@@ -83,6 +89,8 @@ export function nodeOnlyReason(file) {
           queue.push([target, [...chain, target]]);
         }
       } else if (reasons.has(specifier)) {
+        continue;
+      } else if (NODE_FALLBACKS[rel(current)]?.includes(specifier)) {
         continue;
       } else if (specifier.startsWith("node:") || builtins.has(specifier) || builtins.has(packageName(specifier))) {
         reasons.set(specifier, `"${specifier}"${via}`);

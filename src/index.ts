@@ -2,7 +2,11 @@
 // in "pcgraph/node").
 export * from "./backend/errors.js";
 export type { Address, Backend, Kernels, Activation, Conv2dGeometry, Pool2dGeometry, DType } from "./backend/kernels.js";
-export { backendInfo, getBackend, setBackend, ready, simdSupported, getBackendByName, type BackendName, type BackendInfo } from "./backend/load.js";
+export {
+  backendInfo, getBackend, setBackend, ready, simdSupported, threadsSupported, getBackendByName, createBackend, disposeBackends, backendNames,
+  type BackendName, type BackendInfo, type BackendOptions,
+} from "./backend/load.js";
+export type { ThreadOptions, ThreadInfo } from "./backend/threaded.js";
 export { Tensor, tensor, empty, full, zeros, ones, memory, tidy, keep, type Shape, type NestedArray, type MemoryInfo, type TensorOptions } from "./tensor.js";
 export { releaseScratch } from "./scratch.js";
 export { Random } from "./random.js";

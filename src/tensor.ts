@@ -4,7 +4,7 @@
 // The reference below travels into the declarations, so a consumer's TypeScript knows
 // Symbol.dispose whatever its "lib" setting.
 /// <reference lib="esnext.disposable" preserve="true" />
-import { DisposedTensorError, InvalidArgumentError, ShapeError } from "./backend/errors.js";
+import { DisposedTensorError, InvalidArgumentError, OutOfMemoryError, ShapeError } from "./backend/errors.js";
 import type { Address, Backend } from "./backend/kernels.js";
 import { getBackend, getBackendByName, type BackendName } from "./backend/load.js";
 
@@ -68,7 +68,12 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
     this.backend = backend;
-    this.#address = backend.alloc(this.size);
+    try {
+      this.#address = backend.alloc(this.size);
+    } catch (error) {
+      if (!(error instanceof OutOfMemoryError)) throw error;
+      throw new OutOfMemoryError(`tensor ${formatShape(shape)}: ${error.message}`, error.requestedBytes, error.limitBytes);
+    }
     const count = live.get(backend) ?? { tensors: 0, bytes: 0 };
     count.tensors += 1;
     count.bytes += this.size * backend.bytesPerElement;

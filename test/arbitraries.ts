@@ -150,3 +150,42 @@ export const energyBasedArbitrary = (o: { activations?: ("hardSigmoid" | "tanh")
         `${groups.map((g) => `${g.name}[${g.size}]`).join(" ")}; edges ${edges.map((e) => `${e.from}-${e.to}`).join(", ")}`,
     };
   });
+
+import type { Conv2dGeometry } from "../src/backend/kernels.js";
+
+/** Convolution geometries with every output size >= 1: grouped, strided, padded and dilated. */
+export const convGeometry = (maxBatch = 3, maxSize = 11): fc.Arbitrary<Conv2dGeometry> =>
+  fc
+    .record({
+      batch: fc.integer({ min: 1, max: maxBatch }),
+      groups: fc.integer({ min: 1, max: 3 }),
+      inPerGroup: fc.integer({ min: 1, max: 3 }),
+      // 4..9 output channels per group reach the 4-row SIMD tiles and their remainders.
+      outPerGroup: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 9 })),
+      inHeight: awkwardSize(maxSize),
+      inWidth: awkwardSize(2 * maxSize),
+      kernelHeight: fc.integer({ min: 1, max: 4 }),
+      kernelWidth: fc.integer({ min: 1, max: 4 }),
+      strideHeight: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
+      strideWidth: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
+      padHeight: fc.integer({ min: 0, max: 2 }),
+      padWidth: fc.integer({ min: 0, max: 2 }),
+      dilationHeight: fc.integer({ min: 1, max: 2 }),
+      dilationWidth: fc.integer({ min: 1, max: 2 }),
+    })
+    .map((r) => ({
+      batch: r.batch,
+      inChannels: r.groups * r.inPerGroup,
+      outChannels: r.groups * r.outPerGroup,
+      groups: r.groups,
+      inHeight: Math.max(r.inHeight, r.dilationHeight * (r.kernelHeight - 1) + 1 - 2 * r.padHeight),
+      inWidth: Math.max(r.inWidth, r.dilationWidth * (r.kernelWidth - 1) + 1 - 2 * r.padWidth),
+      kernelHeight: r.kernelHeight,
+      kernelWidth: r.kernelWidth,
+      strideHeight: r.strideHeight,
+      strideWidth: r.strideWidth,
+      padHeight: r.padHeight,
+      padWidth: r.padWidth,
+      dilationHeight: r.dilationHeight,
+      dilationWidth: r.dilationWidth,
+    }));

@@ -129,6 +129,104 @@ function expWide(x: v128): v128 {
   return result;
 }
 
+// ---- exp with its constants in locals ---------------------------------------------------
+//
+// Inside a loop, a broadcast load per use of a constant costs more than the arithmetic it
+// feeds: the hot kernels below (sigmoid, exp, softmax) load the constants of the exp
+// reduction and polynomial once per call into locals, which stay in registers, and pass them
+// down. They compute exactly what expV computes, in the same order, so the bits are the same;
+// vectors with a lane outside expV's normal range still go through expV.
+
+/** expV's constants, loaded once: [log2e, shifter, ln2 hi, ln2 lo, P0..P5, 1, lowest, highest]. */
+// @ts-ignore: decorator
+@inline function expInRange(x: v128, log2e: v128, shifter: v128, ln2Hi: v128, ln2Lo: v128,
+  p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128): v128 {
+  const t = mulAdd(x, log2e, shifter);
+  const n = f32x4.sub(t, shifter);
+  let r = f32x4.sub(x, f32x4.mul(n, ln2Hi));
+  r = f32x4.sub(r, f32x4.mul(n, ln2Lo));
+  let p = mulAdd(p0, r, p1);
+  p = mulAdd(p, r, p2);
+  p = mulAdd(p, r, p3);
+  p = mulAdd(p, r, p4);
+  p = mulAdd(p, r, p5);
+  return f32x4.mul(f32x4.add(mulAdd(p, f32x4.mul(r, r), r), one), i32x4.shl(t, 23));
+}
+
+/**
+ * True when a lane of the four vectors is below `lowest` or, with `checkHigh`, above `highest`
+ * (NaN lanes are inside, as in expV). Arguments known to be <= 0 skip the upper test.
+ */
+// @ts-ignore: decorator
+@inline function anyOutside4(a: v128, b: v128, c: v128, d: v128, lowest: v128, highest: v128, checkHigh: bool): bool {
+  const low = v128.or(v128.or(f32x4.lt(a, lowest), f32x4.lt(b, lowest)), v128.or(f32x4.lt(c, lowest), f32x4.lt(d, lowest)));
+  if (!checkHigh) return v128.any_true(low);
+  const high = v128.or(v128.or(f32x4.gt(a, highest), f32x4.gt(b, highest)), v128.or(f32x4.gt(c, highest), f32x4.gt(d, highest)));
+  return v128.any_true(v128.or(low, high));
+}
+
+/**
+ * sum over i < n of e^(x[i] - shift), accumulated in f64 (two f64x2 sums, lanes 0-1 and 2-3,
+ * vector by vector), writing each e^(x[i] - shift) to out when `keep`; the softmax kernels'
+ * exp pass. The vector part covers the first n & ~3 elements and returns its sum; the
+ * caller adds the tail. Generic only so that it is not a module export.
+ */
+// @ts-ignore: decorator
+@inline export function shiftedExpSumV<T = f32>(n: i32, x: usize, shift: f32, out: usize, keep: bool): f64 {
+  const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
+  const p0 = splatAt(EXP_P0), p1 = splatAt(EXP_P1), p2 = splatAt(EXP_P2), p3 = splatAt(EXP_P3);
+  const p4 = splatAt(EXP_P4), p5 = splatAt(EXP_P5), one = splatAt(ONE);
+  const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
+  const vshift = f32x4.splat(shift);
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let i = 0;
+  while (i + 16 <= n) {
+    // The fast loop holds no call (the constants stay in registers); a step with a lane out
+    // of the normal range leaves it for expV, vector by vector, below.
+    for (; i + 16 <= n; i += 16) {
+      const p = x + at(i);
+      const a = f32x4.sub(v128.load(p), vshift), b = f32x4.sub(v128.load(p, 16), vshift);
+      const c = f32x4.sub(v128.load(p, 32), vshift), d = f32x4.sub(v128.load(p, 48), vshift);
+      if (anyOutside4(a, b, c, d, lowest, highest, true)) break;
+      const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const ec = expInRange(c, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const ed = expInRange(d, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      if (keep) {
+        const q = out + at(i);
+        v128.store(q, ea);
+        v128.store(q, eb, 16);
+        v128.store(q, ec, 32);
+        v128.store(q, ed, 48);
+      }
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ea));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ea, ea, 2, 3, 2, 3)));
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(eb));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(eb, eb, 2, 3, 2, 3)));
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ec));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ec, ec, 2, 3, 2, 3)));
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ed));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ed, ed, 2, 3, 2, 3)));
+    }
+    if (i + 16 > n) break;
+    for (const end = i + 16; i < end; i += 4) {
+      const e = expV(f32x4.sub(v128.load(x + at(i)), vshift));
+      if (keep) v128.store(out + at(i), e);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
+    }
+  }
+  for (; i + 4 <= n; i += 4) {
+    const e = expV(f32x4.sub(v128.load(x + at(i)), vshift));
+    if (keep) v128.store(out + at(i), e);
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
+  }
+  const s = f64x2.add(s0, s1);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
 // logf (Cephes): x = m 2^e, m in [sqrt(1/2), sqrt(2)), degree-8 polynomial in f = m - 1.
 const FLT_MIN_NORMAL = memory.data<f32>([1.17549435e-38]);
 const TWO_POW_23 = memory.data<f32>([8388608.0]);
@@ -320,6 +418,84 @@ const GELU_3B_V = memory.data<f32>([3 * GELU_B]);
   return sigmoidS(twoZ) + x * sigmoidSlopeS(twoZ) * (GELU_A + 3 * GELU_B * x2);
 }
 
+// ---- exp-based kernels, 16 elements per step ---------------------------------------------------
+
+// What an exp-based kernel computes from x and u = e^(its argument): e^x, sigmoid(x) or
+// sigmoid'(x); a compile-time argument of the inlined functions below.
+const EXP: i32 = 0;
+const SIGMOID: i32 = 1;
+const SIGMOID_SLOPE: i32 = 2;
+
+/** The exponent a kind needs: x for e^x, -|x| for the sigmoids. */
+// @ts-ignore: decorator
+@inline function expArgument(kind: i32, x: v128, sign: v128): v128 {
+  return kind == EXP ? x : v128.or(x, sign);
+}
+
+/** The kind's value from x and u = e^(expArgument(x)), as sigmoidV and sigmoidSlopeV compute it. */
+// @ts-ignore: decorator
+@inline function fromExp(kind: i32, x: v128, u: v128, one: v128): v128 {
+  if (kind == EXP) return u;
+  if (kind == SIGMOID) return f32x4.div(v128.bitselect(one, u, f32x4.ge(x, f32x4.splat(0))), f32x4.add(one, u));
+  const d = f32x4.add(one, u);
+  return f32x4.div(u, f32x4.mul(d, d));
+}
+
+/** The kind through the general vector functions (lanes outside the normal range). */
+// @ts-ignore: decorator
+@inline function exactly(kind: i32, x: v128): v128 {
+  return kind == EXP ? expV(x) : kind == SIGMOID ? sigmoidV(x) : sigmoidSlopeV(x);
+}
+
+/** out = kind(x), times dy when dy != 0, for one vector at byte offset o. */
+// @ts-ignore: decorator
+@inline function storeKind(value: v128, dy: usize, out: usize, o: usize): void {
+  v128.store(out + o, dy != 0 ? f32x4.mul(value, v128.load(dy + o)) : value);
+}
+
+/**
+ * The whole 16-element steps of an exp-based kernel (returns how many elements it did): the
+ * exp constants loaded once into locals, one range test per step; a step with a lane whose
+ * exponential is not a normal f32 goes through expV, sigmoidV or sigmoidSlopeV. The same bits
+ * as those functions, vector by vector. With dy != 0, out = kind(x) * dy (the gradient kernels).
+ */
+// @ts-ignore: decorator
+@inline function expKernelBlocks(kind: i32, n: i32, x: usize, dy: usize, out: usize): i32 {
+  const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
+  const p0 = splatAt(EXP_P0), p1 = splatAt(EXP_P1), p2 = splatAt(EXP_P2), p3 = splatAt(EXP_P3);
+  const p4 = splatAt(EXP_P4), p5 = splatAt(EXP_P5), one = splatAt(ONE), sign = splatAt(SIGN_BIT);
+  const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
+  let i = 0;
+  while (i + 16 <= n) {
+    // The fast loop: no call and no other path in it, so the constants stay in registers.
+    for (; i + 16 <= n; i += 16) {
+      const o = at(i);
+      const x0 = v128.load(x + o), x1 = v128.load(x + o, 16), x2 = v128.load(x + o, 32), x3 = v128.load(x + o, 48);
+      const a0 = expArgument(kind, x0, sign), a1 = expArgument(kind, x1, sign);
+      const a2 = expArgument(kind, x2, sign), a3 = expArgument(kind, x3, sign);
+      // -|x| <= 0: only the sigmoids' lower bound can be crossed.
+      if (anyOutside4(a0, a1, a2, a3, lowest, highest, kind == EXP)) break;
+      const u0 = expInRange(a0, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const u1 = expInRange(a1, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const u2 = expInRange(a2, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const u3 = expInRange(a3, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      storeKind(fromExp(kind, x0, u0, one), dy, out, o);
+      storeKind(fromExp(kind, x1, u1, one), dy, out, o + 16);
+      storeKind(fromExp(kind, x2, u2, one), dy, out, o + 32);
+      storeKind(fromExp(kind, x3, u3, one), dy, out, o + 48);
+    }
+    if (i + 16 > n) break;
+    // A step with a lane out of the normal range: the general functions, vector by vector.
+    const o = at(i);
+    storeKind(exactly(kind, v128.load(x + o)), dy, out, o);
+    storeKind(exactly(kind, v128.load(x + o, 16)), dy, out, o + 16);
+    storeKind(exactly(kind, v128.load(x + o, 32)), dy, out, o + 32);
+    storeKind(exactly(kind, v128.load(x + o, 48)), dy, out, o + 48);
+    i += 16;
+  }
+  return i;
+}
+
 // ---- kernels -------------------------------------------------------------------------------
 
 export function relu(n: i32, x: usize, out: usize): void {
@@ -402,6 +578,7 @@ export function tanhGrad(n: i32, x: usize, dy: usize, dx: usize): void {
 export function sigmoid(n: i32, x: usize, out: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    i = expKernelBlocks(SIGMOID, n, x, 0, out);
     for (; i + 4 <= n; i += 4) v128.store(out + at(i), sigmoidV(v128.load(x + at(i))));
   }
   for (; i < n; i++) store<f32>(out + at(i), sigmoidS(load<f32>(x + at(i))));
@@ -410,6 +587,7 @@ export function sigmoid(n: i32, x: usize, out: usize): void {
 export function sigmoidGrad(n: i32, x: usize, dy: usize, dx: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    i = expKernelBlocks(SIGMOID_SLOPE, n, x, dy, dx);
     for (; i + 4 <= n; i += 4) {
       v128.store(dx + at(i), f32x4.mul(sigmoidSlopeV(v128.load(x + at(i))), v128.load(dy + at(i))));
     }
@@ -457,6 +635,7 @@ export function geluGrad(n: i32, x: usize, dy: usize, dx: usize): void {
 export function exp(n: i32, x: usize, out: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    i = expKernelBlocks(EXP, n, x, 0, out);
     for (; i + 4 <= n; i += 4) v128.store(out + at(i), expV(v128.load(x + at(i))));
   }
   for (; i < n; i++) store<f32>(out + at(i), Mathf.exp(load<f32>(x + at(i))));
@@ -465,6 +644,7 @@ export function exp(n: i32, x: usize, out: usize): void {
 export function expGrad(n: i32, x: usize, dy: usize, dx: usize): void {
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    i = expKernelBlocks(EXP, n, x, dy, dx);
     for (; i + 4 <= n; i += 4) {
       v128.store(dx + at(i), f32x4.mul(expV(v128.load(x + at(i))), v128.load(dy + at(i))));
     }

@@ -9,7 +9,7 @@
 //   backward weights   dw[oc, k]     += sum_{oy,ox} dy[oc, oy, ox] * planes[offs[k] + oy*Wq + ox]
 //   backward input     (stride 1) the forward pass of dy with the flipped, transposed kernel;
 //                      otherwise gemm (W^T dy) followed by col2im.
-import { gemm } from "./matmul";
+import { gemmScratchBytes, gemmWith, isVectorShape } from "./matmul";
 import { CONV_SCRATCH, scaleBy, scratchBlock } from "./common";
 
 // ---- scratch memory ---------------------------------------------------------------------
@@ -338,29 +338,74 @@ function forwardCore(batch: i32, IC: i32, H: i32, W: i32, OC: i32, kH: i32, kW: 
   const OH = outSize(H, kH, sH, pH, dH);
   const OW = outSize(W, kW, sW, pW, dW);
   if (OH <= 0 || OW <= 0) return;
+  const preparedBytes = convForwardPreparedBytes(IC, OC, kH, kW, groups);
+  const prepared = scratch(preparedBytes + convForwardScratchBytes(IC, H, W, sH, sW, pH, pW));
+  convForwardPrepare(IC, H, W, OC, kH, kW, sH, sW, pH, pW, dH, dW, groups, w, flip, prepared);
+  convForwardRows(batch, IC, H, W, OC, kH, kW, sH, sW, pH, pW, dH, dW, groups, x, prepared, beta, y,
+    0, batch * OH, prepared + preparedBytes);
+}
+
+/** A 1x1-style case with no padding and stride 1 reads the input directly (no phase planes). */
+@inline function readsDirectly(sH: i32, sW: i32, pH: i32, pW: i32): bool {
+  return sH == 1 && sW == 1 && pH == 0 && pW == 0;
+}
+
+/** Bytes of the tap offsets and packed weights convForwardPrepare writes. */
+export function convForwardPreparedBytes(IC: i32, OC: i32, kH: i32, kW: i32, groups: i32): usize {
+  const K = IC / groups * kH * kW;
+  const panels = (OC / groups + 3) >> 2;
+  return align16(<usize>K << 2) + ((<usize>groups * panels * K) << 4);
+}
+
+/** Bytes of the phase planes one caller of convForwardRows needs (0 when it reads the input directly). */
+export function convForwardScratchBytes(IC: i32, H: i32, W: i32, sH: i32, sW: i32, pH: i32, pW: i32): usize {
+  if (readsDirectly(sH, sW, pH, pW)) return 0;
+  const Hq = (H + 2 * pH + sH - 1) / sH;
+  const Wq = (W + 2 * pW + sW - 1) / sW;
+  return (<usize>IC * sH * sW * Hq * Wq) << 2;
+}
+
+/** Writes the tap offsets and the packed weights every block of output rows reads. */
+export function convForwardPrepare(IC: i32, H: i32, W: i32, OC: i32, kH: i32, kW: i32, sH: i32, sW: i32,
+  pH: i32, pW: i32, dH: i32, dW: i32, groups: i32, w: usize, flip: bool, prepared: usize): void {
+  const inPerGroup = IC / groups;
+  const K = inPerGroup * kH * kW;
+  const direct = readsDirectly(sH, sW, pH, pW);
+  const Hq = direct ? H : (H + 2 * pH + sH - 1) / sH;
+  const Wq = direct ? W : (W + 2 * pW + sW - 1) / sW;
+  tapOffsets(inPerGroup, kH, kW, sH, sW, dH, dW, Hq, Wq, prepared);
+  packWeights(w, groups, OC / groups, K, kH * kW, flip, prepared + align16(<usize>K << 2));
+}
+
+/**
+ * Output rows u in [rowStart, rowEnd) of the forward convolution, counting the rows of all
+ * images in turn (u = n * OH + oy), from the prepared weights; `planes` is this caller's
+ * scratch (convForwardScratchBytes). Every output element is summed in the same order
+ * whatever the range.
+ */
+export function convForwardRows(batch: i32, IC: i32, H: i32, W: i32, OC: i32, kH: i32, kW: i32, sH: i32, sW: i32,
+  pH: i32, pW: i32, dH: i32, dW: i32, groups: i32, x: usize, prepared: usize, beta: f32, y: usize,
+  rowStart: i32, rowEnd: i32, planes: usize): void {
+  const OH = outSize(H, kH, sH, pH, dH);
+  const OW = outSize(W, kW, sW, pW, dW);
+  if (OH <= 0 || OW <= 0 || rowStart >= rowEnd) return;
   const inPerGroup = IC / groups;
   const outPerGroup = OC / groups;
   const K = inPerGroup * kH * kW;
   const panels = (outPerGroup + 3) >> 2;
-  // A 1x1-style case with no padding and stride 1 reads the input directly.
-  const direct = sH == 1 && sW == 1 && pH == 0 && pW == 0;
+  const direct = readsDirectly(sH, sW, pH, pW);
   const Hq = direct ? H : (H + 2 * pH + sH - 1) / sH;
   const Wq = direct ? W : (W + 2 * pW + sW - 1) / sW;
   const channelBytes = (<usize>sH * sW * Hq * Wq) << 2;
-
-  const offsBytes = align16(<usize>K << 2);
-  const packedBytes = (<usize>groups * panels * K) << 4;
-  const planeBytes = direct ? 0 : <usize>IC * channelBytes;
-  const offs = scratch(offsBytes + packedBytes + planeBytes);
-  const packed = offs + offsBytes;
-  const planes = packed + packedBytes;
-  tapOffsets(inPerGroup, kH, kW, sH, sW, dH, dW, Hq, Wq, offs);
-  packWeights(w, groups, outPerGroup, K, kH * kW, flip, packed);
+  const offs = prepared;
+  const packed = prepared + align16(<usize>K << 2);
 
   const P = <usize>OH * OW;
   const ys = P << 2;
   if (!direct) zeroPhases(IC, sH, sW, Hq, Wq, planes);
-  for (let n = 0; n < batch; n++) {
+  for (let n = rowStart / OH; n <= (rowEnd - 1) / OH; n++) {
+    const first = max(rowStart - n * OH, 0);
+    const last = min(rowEnd - n * OH, OH);
     const image = x + ((<usize>n * IC * H * W) << 2);
     let src = image;
     if (!direct) {
@@ -371,7 +416,7 @@ function forwardCore(batch: i32, IC: i32, H: i32, W: i32, OC: i32, kH: i32, kW: 
       const gsrc = src + <usize>(g * inPerGroup) * channelBytes;
       const gw = packed + ((<usize>g * panels * K) << 4);
       const gy = y + <usize>(n * OC + g * outPerGroup) * ys;
-      for (let oy = 0; oy < OH; oy++) {
+      for (let oy = first; oy < last; oy++) {
         convRow(gw, K, outPerGroup, gsrc + ((<usize>oy * Wq) << 2), offs, OW, gy + ((<usize>oy * OW) << 2), ys, beta);
       }
     }
@@ -533,33 +578,73 @@ export function conv2d(batch: i32, inChannels: i32, inHeight: i32, inWidth: i32,
 export function conv2dBackwardInput(batch: i32, inChannels: i32, inHeight: i32, inWidth: i32, outChannels: i32,
   kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32,
   dilationHeight: i32, dilationWidth: i32, groups: i32, dy: usize, w: usize, beta: f32, dx: usize): void {
-  const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
-  const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
-  const inputCount = <usize>batch * inChannels * inHeight * inWidth;
-  if (OH <= 0 || OW <= 0) {
-    scaleBy(inputCount, beta, dx);
-    return;
-  }
-  // Stride 1: dx is the correlation of dy, padded by dilation*(k-1) - pad, with the flipped,
-  // transposed kernel, i.e. a forward convolution from outChannels to inChannels.
-  const flipPadH = dilationHeight * (kernelHeight - 1) - padHeight;
-  const flipPadW = dilationWidth * (kernelWidth - 1) - padWidth;
-  if (strideHeight == 1 && strideWidth == 1 && flipPadH >= 0 && flipPadW >= 0) {
-    forwardCore(batch, outChannels, OH, OW, inChannels, kernelHeight, kernelWidth, 1, 1, flipPadH, flipPadW,
+  if (convBackwardInputByForward(inHeight, inWidth, kernelHeight, kernelWidth, strideHeight, strideWidth,
+    padHeight, padWidth, dilationHeight, dilationWidth)) {
+    const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
+    const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
+    forwardCore(batch, outChannels, OH, OW, inChannels, kernelHeight, kernelWidth, 1, 1,
+      dilationHeight * (kernelHeight - 1) - padHeight, dilationWidth * (kernelWidth - 1) - padWidth,
       dilationHeight, dilationWidth, groups, dy, w, true, beta, dx);
     return;
   }
-  scaleBy(inputCount, beta, dx);
+  const bytes = convBackwardInputScratchBytes(inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
+    strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth, groups);
+  convBackwardInputImages(batch, inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
+    strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth, groups, dy, w, beta, dx,
+    0, batch, bytes == 0 ? 0 : scratch(bytes));
+}
+
+/**
+ * True when the input derivative is a forward convolution: with stride 1, dx is the
+ * correlation of dy, padded by dilation*(k-1) - pad, with the flipped, transposed kernel
+ * (a forward convolution from outChannels to inChannels), and needs an output to exist.
+ */
+export function convBackwardInputByForward(inHeight: i32, inWidth: i32, kernelHeight: i32, kernelWidth: i32,
+  strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32, dilationHeight: i32, dilationWidth: i32): bool {
+  const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
+  const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
+  return OH > 0 && OW > 0 && strideHeight == 1 && strideWidth == 1 &&
+    dilationHeight * (kernelHeight - 1) - padHeight >= 0 && dilationWidth * (kernelWidth - 1) - padWidth >= 0;
+}
+
+/** Scratch bytes of convBackwardInputImages: one column matrix [K, OH*OW] and gemm's packing. */
+export function convBackwardInputScratchBytes(inChannels: i32, inHeight: i32, inWidth: i32, outChannels: i32,
+  kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32,
+  dilationHeight: i32, dilationWidth: i32, groups: i32): usize {
+  const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
+  const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
+  if (OH <= 0 || OW <= 0) return 0;
+  const K = inChannels / groups * kernelHeight * kernelWidth;
+  const P = OH * OW;
+  return align16((<usize>K * P) << 2) + gemmScratchBytes(isVectorShape(K, P), K, P, outChannels / groups);
+}
+
+/**
+ * The general input derivative (gemm then col2im) for images [imageStart, imageEnd), each
+ * written in full: dx_n = beta dx_n + col2im(W^T dy_n). `scratch` holds
+ * convBackwardInputScratchBytes.
+ */
+export function convBackwardInputImages(batch: i32, inChannels: i32, inHeight: i32, inWidth: i32, outChannels: i32,
+  kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32,
+  dilationHeight: i32, dilationWidth: i32, groups: i32, dy: usize, w: usize, beta: f32, dx: usize,
+  imageStart: i32, imageEnd: i32, scratch: usize): void {
+  const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
+  const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
+  const imageCount = <usize>inChannels * inHeight * inWidth;
+  scaleBy(<usize>(imageEnd - imageStart) * imageCount, beta, dx + ((<usize>imageStart * imageCount) << 2));
+  if (OH <= 0 || OW <= 0) return;
   const inPerGroup = inChannels / groups;
   const outPerGroup = outChannels / groups;
   const K = inPerGroup * kernelHeight * kernelWidth;
   const P = <usize>OH * OW;
-  const col = scratch((<usize>K * P) << 2);
-  for (let n = 0; n < batch; n++) {
+  const col = scratch;
+  const packing = scratch + align16((<usize>K * P) << 2);
+  const vectorShape = isVectorShape(K, <i32>P);
+  for (let n = imageStart; n < imageEnd; n++) {
     for (let g = 0; g < groups; g++) {
       // col[K, P] = W_g^T [K, outPerGroup] * dy_g [outPerGroup, P]
-      gemm(true, false, K, <i32>P, outPerGroup, 1, w + ((<usize>g * outPerGroup * K) << 2), K,
-        dy + ((<usize>(n * outChannels + g * outPerGroup) * P) << 2), <i32>P, 0, col, <i32>P);
+      gemmWith(vectorShape, true, false, K, <i32>P, outPerGroup, 1, w + ((<usize>g * outPerGroup * K) << 2), K,
+        dy + ((<usize>(n * outChannels + g * outPerGroup) * P) << 2), <i32>P, 0, col, <i32>P, packing);
       col2im(col, inPerGroup, inHeight, inWidth, kernelHeight, kernelWidth, strideHeight, strideWidth,
         padHeight, padWidth, dilationHeight, dilationWidth, OH, OW,
         dx + ((<usize>(n * inChannels + g * inPerGroup) * inHeight * inWidth) << 2));
@@ -571,38 +656,92 @@ export function conv2dBackwardInput(batch: i32, inChannels: i32, inHeight: i32, 
 export function conv2dBackwardWeights(batch: i32, inChannels: i32, inHeight: i32, inWidth: i32, outChannels: i32,
   kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32,
   dilationHeight: i32, dilationWidth: i32, groups: i32, x: usize, dy: usize, beta: f32, dw: usize): void {
+  const bytes = convBackwardWeightsScratchBytes(inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
+    strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth, groups);
+  convBackwardWeightsRows(batch, inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
+    strideHeight, strideWidth, padHeight, padWidth, dilationHeight, dilationWidth, groups, x, dy, beta, dw,
+    0, 0, outChannels, bytes == 0 ? 0 : scratch(bytes));
+}
+
+/**
+ * The zero-padded phase planes of images [imageStart, imageEnd) (see fillPhases), image n at
+ * planes + n * convForwardScratchBytes: filled once, then read by every block of rows of
+ * convBackwardWeightsRows. `_scratch` is unused (the planes are the output).
+ */
+export function convFillPhasePlanes(inChannels: i32, inHeight: i32, inWidth: i32, strideHeight: i32, strideWidth: i32,
+  padHeight: i32, padWidth: i32, x: usize, planes: usize, imageStart: i32, imageEnd: i32, _scratch: usize): void {
+  const sH = strideHeight, sW = strideWidth, pH = padHeight, pW = padWidth;
+  const Hq = (inHeight + 2 * pH + sH - 1) / sH;
+  const Wq = (inWidth + 2 * pW + sW - 1) / sW;
+  const imagePlaneBytes = convForwardScratchBytes(inChannels, inHeight, inWidth, sH, sW, pH, pW);
+  for (let n = imageStart; n < imageEnd; n++) {
+    const dst = planes + <usize>n * imagePlaneBytes;
+    zeroPhases(inChannels, sH, sW, Hq, Wq, dst);
+    fillPhases(x + ((<usize>n * inChannels * inHeight * inWidth) << 2), inChannels, inHeight, inWidth, sH, sW, pH, pW, Hq, Wq, dst);
+  }
+}
+
+/** Scratch bytes of convBackwardWeightsRows: tap offsets, phase planes and the dy tile. */
+export function convBackwardWeightsScratchBytes(inChannels: i32, inHeight: i32, inWidth: i32, outChannels: i32,
+  kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32,
+  dilationHeight: i32, dilationWidth: i32, groups: i32): usize {
+  const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
+  const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
+  if (OH <= 0 || OW <= 0) return 0;
+  const K = inChannels / groups * kernelHeight * kernelWidth;
+  return align16(<usize>K << 2) +
+    convForwardScratchBytes(inChannels, inHeight, inWidth, strideHeight, strideWidth, padHeight, padWidth) +
+    ((<usize>OH * (OW >> 2)) << 6);
+}
+
+/**
+ * Rows [rowStart, rowEnd) of dw (output channels), each summed over every image:
+ * dw[r] = beta dw[r] + sum_n (d y_n / d w[r])^T dy_n. The batch is the reduction, so it is
+ * never split; any split of the rows gives the same bits. `scratch` holds
+ * convBackwardWeightsScratchBytes. `filled`, when not 0, holds every image's phase planes
+ * already (convFillPhasePlanes; image n at n * convForwardScratchBytes), so that callers
+ * splitting the rows do not each fill them again.
+ */
+export function convBackwardWeightsRows(batch: i32, inChannels: i32, inHeight: i32, inWidth: i32, outChannels: i32,
+  kernelHeight: i32, kernelWidth: i32, strideHeight: i32, strideWidth: i32, padHeight: i32, padWidth: i32,
+  dilationHeight: i32, dilationWidth: i32, groups: i32, x: usize, dy: usize, beta: f32, dw: usize, filled: usize,
+  rowStart: i32, rowEnd: i32, scratch: usize): void {
   const inPerGroup = inChannels / groups;
   const outPerGroup = outChannels / groups;
   const K = inPerGroup * kernelHeight * kernelWidth;
-  scaleBy(<usize>outChannels * K, beta, dw);
+  scaleBy(<usize>(rowEnd - rowStart) * K, beta, dw + ((<usize>rowStart * K) << 2));
   const OH = outSize(inHeight, kernelHeight, strideHeight, padHeight, dilationHeight);
   const OW = outSize(inWidth, kernelWidth, strideWidth, padWidth, dilationWidth);
-  if (OH <= 0 || OW <= 0) return;
+  if (OH <= 0 || OW <= 0 || rowStart >= rowEnd) return;
   const sH = strideHeight, sW = strideWidth, pH = padHeight, pW = padWidth;
-  const direct = sH == 1 && sW == 1 && pH == 0 && pW == 0;
+  const direct = readsDirectly(sH, sW, pH, pW);
   const Hq = direct ? inHeight : (inHeight + 2 * pH + sH - 1) / sH;
   const Wq = direct ? inWidth : (inWidth + 2 * pW + sW - 1) / sW;
   const channelBytes = (<usize>sH * sW * Hq * Wq) << 2;
-  const offsBytes = align16(<usize>K << 2);
-  const OH4 = <usize>OH * (OW >> 2);
-  const planeBytes = direct ? 0 : <usize>inChannels * channelBytes;
-  const offs = scratch(offsBytes + planeBytes + (OH4 << 6));
-  const planes = offs + offsBytes;
-  const tile = planes + planeBytes;
+  const offs = scratch;
+  const planes = offs + align16(<usize>K << 2);
+  const tile = planes + convForwardScratchBytes(inChannels, inHeight, inWidth, sH, sW, pH, pW);
   tapOffsets(inPerGroup, kernelHeight, kernelWidth, sH, sW, dilationHeight, dilationWidth, Hq, Wq, offs);
   const P = <usize>OH * OW;
-  if (!direct) zeroPhases(inChannels, sH, sW, Hq, Wq, planes);
+  const imagePlaneBytes = <usize>inChannels * channelBytes;
+  if (!direct && filled == 0) zeroPhases(inChannels, sH, sW, Hq, Wq, planes);
+  const firstGroup = rowStart / outPerGroup;
+  const lastGroup = (rowEnd - 1) / outPerGroup;
   for (let n = 0; n < batch; n++) {
     const image = x + ((<usize>n * inChannels * inHeight * inWidth) << 2);
     let src = image;
-    if (!direct) {
+    if (!direct && filled != 0) {
+      src = filled + <usize>n * imagePlaneBytes;
+    } else if (!direct) {
       fillPhases(image, inChannels, inHeight, inWidth, sH, sW, pH, pW, Hq, Wq, planes);
       src = planes;
     }
-    for (let g = 0; g < groups; g++) {
-      gradImage(dy + ((<usize>(n * outChannels + g * outPerGroup) * P) << 2), P,
-        src + <usize>(g * inPerGroup) * channelBytes, offs, K, outPerGroup, OH, OW, Wq, tile,
-        dw + ((<usize>g * outPerGroup * K) << 2));
+    for (let g = firstGroup; g <= lastGroup; g++) {
+      const r0 = max(rowStart, g * outPerGroup);
+      const r1 = min(rowEnd, (g + 1) * outPerGroup);
+      gradImage(dy + ((<usize>(n * outChannels + r0) * P) << 2), P,
+        src + <usize>(g * inPerGroup) * channelBytes, offs, K, r1 - r0, OH, OW, Wq, tile,
+        dw + ((<usize>r0 * K) << 2));
     }
   }
 }
@@ -650,12 +789,21 @@ export function biasAdd(outer: i32, channels: i32, inner: i32, bias: usize, y: u
 
 /** db[c] = sum over o, i of dy[o, c, i] + beta * db[c]. */
 export function biasGrad(outer: i32, channels: i32, inner: i32, dy: usize, beta: f32, db: usize): void {
+  biasGradChannels(outer, channels, inner, dy, beta, db, 0, channels);
+}
+
+/**
+ * biasGrad for channels [channelStart, channelEnd) only: the sum over `outer` is never split,
+ * and each channel's sum is the same whatever the range.
+ */
+export function biasGradChannels(outer: i32, channels: i32, inner: i32, dy: usize, beta: f32, db: usize,
+  channelStart: i32, channelEnd: i32): void {
   const rowBytes = (<usize>channels * inner) << 2;
   if (inner == 1) {
-    let c = 0;
+    let c = channelStart;
     if (ASC_FEATURE_SIMD) {
       // Column sums of a dense [outer, channels] matrix, 4 channels at a time.
-      for (; c + 4 <= channels; c += 4) {
+      for (; c + 4 <= channelEnd; c += 4) {
         let acc = f32x4.splat(0);
         let p = dy + (<usize>c << 2);
         for (let o = 0; o < outer; o++) {
@@ -667,7 +815,7 @@ export function biasGrad(outer: i32, channels: i32, inner: i32, dy: usize, beta:
         v128.store(q, acc);
       }
     }
-    for (; c < channels; c++) {
+    for (; c < channelEnd; c++) {
       let total: f32 = 0;
       let p = dy + (<usize>c << 2);
       for (let o = 0; o < outer; o++) {
@@ -678,7 +826,7 @@ export function biasGrad(outer: i32, channels: i32, inner: i32, dy: usize, beta:
     }
     return;
   }
-  for (let c = 0; c < channels; c++) {
+  for (let c = channelStart; c < channelEnd; c++) {
     let total: f32 = 0;
     for (let o = 0; o < outer; o++) {
       const p = dy + <usize>o * rowBytes + ((<usize>c * inner) << 2);

@@ -398,6 +398,26 @@ function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: i32): void {
 
 // ---- entry points -----------------------------------------------------------------------------
 
+/** True when op(A) op(B) takes the streaming matrix-vector path (SIMD build, M = 1 or N = 1). */
+export function isVectorShape(M: i32, N: i32): bool {
+  return ASC_FEATURE_SIMD && (M == 1 || N == 1);
+}
+
+/**
+ * Bytes of scratch gemmWith needs for an M x N x K product (or any block of its rows or
+ * columns) on the path `vectorShape` chooses.
+ */
+export function gemmScratchBytes(vectorShape: bool, M: i32, N: i32, K: i32): usize {
+  if (M <= 0 || N <= 0 || K <= 0) return 0;
+  if (vectorShape) return <usize>(K + 16) << 2;
+  // Split K into equal slices of at most KC so no slice is a sliver.
+  const kSlices = (K + KC - 1) / KC;
+  const kcMax = (K + kSlices - 1) / kSlices;
+  const mcMax = roundUp(min32(M, MC), MR);
+  const ncMax = roundUp(min32(N, NC), NR);
+  return <usize>(mcMax * kcMax + kcMax * ncMax + MR * NR) << 2;
+}
+
 /**
  * The general form used by other kernels (conv): leading dimensions lda, ldb, ldc in
  * elements. op(A) is M x K: A[i*lda + p], or A[p*lda + i] when transA.
@@ -406,15 +426,28 @@ function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: i32): void {
 export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32): void {
   if (M <= 0 || N <= 0) return;
+  const vectorShape = isVectorShape(M, N);
+  const scratch = K <= 0 ? 0 : ensureScratch(gemmScratchBytes(vectorShape, M, N, K));
+  gemmWith(vectorShape, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, scratch);
+}
+
+/**
+ * gemm with its scratch given (at least gemmScratchBytes) and the path chosen by the caller:
+ * a block of rows or columns of a larger product passes the whole product's `vectorShape`,
+ * so that every element of C is summed in the same order however the product is split.
+ */
+export function gemmWith(vectorShape: bool, transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, scratch: usize): void {
+  if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     scaleC(M, N, beta, c, ldc);
     return;
   }
   // No separate path for tiny sizes: even at 8 x 8 x 8 packing plus the micro-kernel is
   // several times faster than a direct triple loop.
-  if (ASC_FEATURE_SIMD && (M == 1 || N == 1)) {
+  if (vectorShape) {
     // Copy the vector operand to contiguous scratch, then stream the matrix operand.
-    const base = ensureScratch(<usize>(K + 16) << 2);
+    const base = scratch;
     const x = ptr(base, 16);
     if (M == 1) {
       for (let p = 0; p < K; p++) store<f32>(ptr(x, p), load<f32>(ptr(a, transA ? p * lda : p)));
@@ -429,9 +462,8 @@ export function gemm(transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: 
   const kSlices = (K + KC - 1) / KC;
   const kcMax = (K + kSlices - 1) / kSlices;
   const mcMax = roundUp(min32(M, MC), MR);
-  const ncMax = roundUp(min32(N, NC), NR);
   const tileFloats = MR * NR;
-  const base = ensureScratch(<usize>(mcMax * kcMax + kcMax * ncMax + tileFloats) << 2);
+  const base = scratch;
   const tile = base;
   const pa = ptr(base, tileFloats);
   const pb = ptr(pa, mcMax * kcMax);

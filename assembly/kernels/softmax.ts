@@ -2,7 +2,7 @@
 // Numerically stable: with m the row maximum, softmax = e^(x - m) / sum e^(x - m) and
 // log-softmax = (x - m) - ln(sum e^(x - m)); every exponent is <= 0, so nothing overflows
 // and the sum is >= 1. The sum accumulates in f64.
-import { expV } from "./activations";
+import { shiftedExpSumV } from "./activations";
 import { maxOf } from "./reductions";
 
 /** Byte offset of element i. */
@@ -17,17 +17,8 @@ import { maxOf } from "./reductions";
   let i = 0;
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
-    const vshift = f32x4.splat(shift);
-    let s0 = f64x2.splat(0);
-    let s1 = f64x2.splat(0);
-    for (; i + 4 <= n; i += 4) {
-      const e = expV(f32x4.sub(v128.load(x + at(i)), vshift));
-      if (keep) v128.store(out + at(i), e);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
-    }
-    const s = f64x2.add(s0, s1);
-    total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    total = shiftedExpSumV(n, x, shift, out, keep);
+    i = n & ~3;
   }
   for (; i < n; i++) {
     const e = Mathf.exp(load<f32>(x + at(i)) - shift);

@@ -1,13 +1,17 @@
-// conv2d (forward and both derivatives) and pooling beside TF.js's wasm backend.
-// pcgraph runs NCHW; TF.js runs NHWC, its native layout. The target is that each of our three
-// convolution kernels is at least 1.2x TF.js's FORWARD conv2d on the same problem, so those rows
-// use the peer's forward as the comparison; the peer's own derivatives get rows of their own
-// where its wasm backend has them (it has Conv2DBackpropInput, not Conv2DBackpropFilter).
-import type { Conv2dGeometry, Pool2dGeometry } from "../../src/backend/kernels.js";
+// conv2d (forward and both derivatives) and pooling beside TF.js's wasm backend, on pcgraph's
+// threaded backend with 1 and 2 threads, in interleaved rounds; every call reads its output
+// back (pcgraph: read, TF.js: dataSync).
+// pcgraph runs NCHW; TF.js runs NHWC, its native layout. Each of our three convolution kernels
+// is compared with TF.js's FORWARD conv2d on the same problem (the same flops), and the input
+// derivative also with TF.js's own (conv2dTranspose); TF.js's wasm backend has no filter
+// derivative.
+import type * as tfTypes from "@tensorflow/tfjs-core";
+import type { Backend, Conv2dGeometry, Pool2dGeometry } from "../../src/backend/kernels.js";
 import { conv2dOutputShape, pool2dOutputShape } from "../../src/backend/kernels.js";
-import { getBackendByName } from "../../src/backend/load.js";
 import { tfjsWasm } from "../peer.js";
-import { secondsPerCall, type Row } from "../report.js";
+import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved, type Timing } from "../report.js";
+import { randomFloats, threadBackends } from "./matmul.js";
+import type { Peaks } from "./peak.js";
 
 interface ConvShape {
   label: string;
@@ -18,21 +22,42 @@ interface ConvShape {
 }
 
 const convShapes: ConvShape[] = [
-  { label: "28x28x1->16", batch: 32, size: 28, inChannels: 1, outChannels: 16 },
-  { label: "32x32x16->32", batch: 32, size: 32, inChannels: 16, outChannels: 32 },
+  { label: "28x28x1→16", batch: 32, size: 28, inChannels: 1, outChannels: 16 },
+  { label: "32x32x16→32", batch: 32, size: 32, inChannels: 16, outChannels: 32 },
 ];
 
-function random(length: number): Float32Array {
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = Math.random() * 2 - 1;
-  return out;
+type Kernel = (backend: Backend, at: Record<string, number>) => void;
+
+/** A pcgraph call on `backend` over fresh buffers: run (kernel + read back) and free. */
+function pcgraphCall(backend: Backend, buffers: Record<string, Float32Array | number>, output: string, kernel: Kernel) {
+  const at: Record<string, number> = {};
+  for (const [name, data] of Object.entries(buffers)) {
+    at[name] = backend.alloc(typeof data === "number" ? data : data.length);
+    if (typeof data !== "number") backend.write(at[name], data);
+  }
+  const length = typeof buffers[output] === "number" ? (buffers[output] as number) : (buffers[output] as Float32Array).length;
+  return {
+    run: () => {
+      kernel(backend, at);
+      backend.read(at[output], length);
+    },
+    free: () => Object.values(at).forEach((a) => backend.free(a)),
+  };
 }
 
-export async function benchConv(peakGflops: number): Promise<Row[]> {
+/** A TF.js call: the op, then dataSync and dispose of its output. */
+const peerCall = (op: () => tfTypes.Tensor) => () => {
+  const out = op();
+  out.dataSync();
+  out.dispose();
+};
+
+export async function benchConv(peaks: Peaks): Promise<void> {
   const tf = await tfjsWasm();
-  const ours = getBackendByName("wasm-simd");
-  const rows: Row[] = [];
-  const ofPeak = (gflops: number) => (Number.isFinite(peakGflops) && peakGflops > 0 ? gflops / peakGflops : undefined);
+  const [one, two] = await threadBackends();
+  beginTable("conv2d (batch 32, 3x3, stride 1, padding 1, NCHW) and pooling, GFLOP/s or Gelem/s (median of interleaved rounds; every call reads its output back)");
+  const rows: string[][] = [];
+  const ratio = (a: Timing, b: Timing) => `${medianRatio(a, b).toFixed(2)}x`;
 
   for (const s of convShapes) {
     const g: Conv2dGeometry = {
@@ -44,39 +69,39 @@ export async function benchConv(peakGflops: number): Promise<Row[]> {
     const xLength = s.batch * s.inChannels * s.size * s.size;
     const wLength = s.outChannels * s.inChannels * 9;
     const yLength = s.batch * s.outChannels * oh * ow;
-    const flop = 2 * yLength * s.inChannels * 9;
-    const gflops = (seconds: number) => flop / seconds / 1e9;
+    const gflop = (2 * yLength * s.inChannels * 9) / 1e9;
+    const x = randomFloats(xLength, 1), w = randomFloats(wLength, 2), dy = randomFloats(yLength, 3);
 
-    const x = ours.alloc(xLength), w = ours.alloc(wLength), y = ours.alloc(yLength);
-    const dx = ours.alloc(xLength), dw = ours.alloc(wLength), dy = ours.alloc(yLength);
-    ours.write(x, random(xLength));
-    ours.write(w, random(wLength));
-    ours.write(dy, random(yLength));
-    const forward = gflops(await secondsPerCall(`conv ${s.label} forward`, () => ours.conv2d(g, x, w, 0, y)));
-    const input = gflops(await secondsPerCall(`conv ${s.label} input`, () => ours.conv2dBackwardInput(g, dy, w, 0, dx)));
-    const weights = gflops(await secondsPerCall(`conv ${s.label} weights`, () => ours.conv2dBackwardWeights(g, x, dy, 0, dw)));
-    for (const a of [x, w, y, dx, dw, dy]) ours.free(a);
+    const tx = tf.tensor4d(x, [s.batch, s.size, s.size, s.inChannels]);
+    const tw = tf.tensor4d(w, [3, 3, s.inChannels, s.outChannels]);
+    const tdy = tf.tensor4d(dy, [s.batch, oh, ow, s.outChannels]);
+    const peerForward = peerCall(() => tf.conv2d(tx, tw, 1, "same"));
+    const peerInput = peerCall(() => tf.conv2dTranspose(tdy, tw, [s.batch, s.size, s.size, s.inChannels], 1, "same"));
 
-    const tx = tf.tensor4d(random(xLength), [s.batch, s.size, s.size, s.inChannels]);
-    const tw = tf.tensor4d(random(wLength), [3, 3, s.inChannels, s.outChannels]);
-    const tdy = tf.tensor4d(random(yLength), [s.batch, oh, ow, s.outChannels]);
-    const peerForward = gflops(await secondsPerCall(`tf.conv2d ${s.label}`, () => tf.conv2d(tx, tw, 1, "same").dispose()));
-    let peerInput = NaN;
-    try {
-      peerInput = gflops(await secondsPerCall(`tf.conv2dTranspose ${s.label}`, () =>
-        tf.conv2dTranspose(tdy, tw, [s.batch, s.size, s.size, s.inChannels], 1, "same").dispose()));
-    } catch {
-      // the peer has no such kernel on this backend
+    const kernels: [string, Record<string, Float32Array | number>, string, Kernel][] = [
+      ["forward", { x, w, y: yLength }, "y", (b, at) => b.conv2d(g, at.x, at.w, 0, at.y)],
+      ["d/d input", { dy, w, dx: xLength }, "dx", (b, at) => b.conv2dBackwardInput(g, at.dy, at.w, 0, at.dx)],
+      ["d/d weights", { x, dy, dw: wLength }, "dw", (b, at) => b.conv2dBackwardWeights(g, at.x, at.dy, 0, at.dw)],
+    ];
+    for (const [name, buffers, output, kernel] of kernels) {
+      const ours1 = pcgraphCall(one, buffers, output, kernel);
+      const ours2 = pcgraphCall(two, buffers, output, kernel);
+      const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run, forward: peerForward };
+      if (name === "d/d input") contenders.own = peerInput;
+      const t = timeInterleaved(contenders, { rounds: 7 });
+      ours1.free();
+      ours2.free();
+      const rate = (timing: Timing) => (gflop / timing.seconds).toFixed(1);
+      rows.push([
+        `conv ${s.label} ${name}`, rate(t.one), rate(t.two), ratio(t.one, t.two),
+        `${rate(t.forward)} (forward)${t.own ? `, ${rate(t.own)} (its own)` : ""}`,
+        `${ratio(t.forward, t.two)}${t.own ? `, ${ratio(t.own, t.two)}` : ""}`,
+        `${((100 * gflop) / t.one.seconds / peaks.gflops[0]).toFixed(0)}% / ${((100 * gflop) / t.two.seconds / peaks.gflops[1]).toFixed(0)}%`,
+      ]);
     }
     tx.dispose();
     tw.dispose();
     tdy.dispose();
-
-    rows.push({ kernel: `conv ${s.label} forward vs tf forward`, ours: forward, peer: peerForward, unit: "GFLOP/s", ofPeak: ofPeak(forward) });
-    rows.push({ kernel: `conv ${s.label} d/dinput vs tf forward`, ours: input, peer: peerForward, unit: "GFLOP/s", ofPeak: ofPeak(input) });
-    rows.push({ kernel: `conv ${s.label} d/dweights vs tf forward`, ours: weights, peer: peerForward, unit: "GFLOP/s", ofPeak: ofPeak(weights) });
-    rows.push({ kernel: `conv ${s.label} d/dinput vs tf conv2dDerivInput`, ours: input, peer: peerInput, unit: "GFLOP/s", ofPeak: ofPeak(input) });
-    rows.push({ kernel: `conv ${s.label} d/dweights (tf wasm has no conv2dDerivFilter)`, ours: weights, peer: NaN, unit: "GFLOP/s", ofPeak: ofPeak(weights) });
   }
 
   // Pooling, batch 32 x 16 channels x 28x28, 2x2 windows with stride 2: input elements per second.
@@ -87,40 +112,34 @@ export async function benchConv(peakGflops: number): Promise<Row[]> {
   const [, , ph, pw] = pool2dOutputShape(p);
   const inLength = p.batch * p.channels * p.inHeight * p.inWidth;
   const outLength = p.batch * p.channels * ph * pw;
-  const gelems = (seconds: number) => inLength / seconds / 1e9;
-  const px = ours.alloc(inLength), py = ours.alloc(outLength), pdy = ours.alloc(outLength), pdx = ours.alloc(inLength);
-  ours.write(px, random(inLength));
-  ours.write(pdy, random(outLength));
-  const maxF = gelems(await secondsPerCall("maxPool2d", () => ours.maxPool2d(p, px, py)));
-  const maxB = gelems(await secondsPerCall("maxPool2dBackward", () => ours.maxPool2dBackward(p, px, pdy, 0, pdx)));
-  const avgF = gelems(await secondsPerCall("avgPool2d", () => ours.avgPool2d(p, px, py)));
-  const avgB = gelems(await secondsPerCall("avgPool2dBackward", () => ours.avgPool2dBackward(p, pdy, 0, pdx)));
-  for (const a of [px, py, pdy, pdx]) ours.free(a);
-
-  const tx = tf.tensor4d(random(inLength), [p.batch, p.inHeight, p.inWidth, p.channels]);
-  const tdy = tf.tensor4d(random(outLength), [p.batch, ph, pw, p.channels]);
+  const px = randomFloats(inLength, 4), pdy = randomFloats(outLength, 5);
+  const tx = tf.tensor4d(px, [p.batch, p.inHeight, p.inWidth, p.channels]);
+  const tdy = tf.tensor4d(pdy, [p.batch, ph, pw, p.channels]);
   const ty = tf.maxPool(tx, 2, 2, "valid");
-  const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" } as unknown as Record<string, unknown>;
-  const peerGrad = async (name: string, kernel: string, inputs: Record<string, unknown>): Promise<number> => {
-    try {
-      return gelems(await secondsPerCall(name, () =>
-        (tf.engine().runKernel(kernel, inputs as never, attrs as never) as { dispose(): void }).dispose()));
-    } catch {
-      return NaN;
-    }
-  };
-  const peerMaxF = gelems(await secondsPerCall("tf.maxPool", () => tf.maxPool(tx, 2, 2, "valid").dispose()));
-  const peerMaxB = await peerGrad("tf MaxPoolGrad", "MaxPoolGrad", { dy: tdy, input: tx, output: ty });
-  const peerAvgF = gelems(await secondsPerCall("tf.avgPool", () => tf.avgPool(tx, 2, 2, "valid").dispose()));
-  const peerAvgB = await peerGrad("tf AvgPoolGrad", "AvgPoolGrad", { dy: tdy, input: tx });
+  const attrs = { filterSize: [2, 2], strides: [2, 2], pad: "valid" } as unknown as tfTypes.NamedAttrMap;
+  const grad = (kernel: string, inputs: Record<string, tfTypes.Tensor>) =>
+    peerCall(() => tf.engine().runKernel(kernel, inputs as unknown as tfTypes.NamedTensorMap, attrs) as tfTypes.Tensor);
+  const pools: [string, Record<string, Float32Array | number>, string, Kernel, () => void][] = [
+    ["max forward", { x: px, y: outLength }, "y", (b, at) => b.maxPool2d(p, at.x, at.y), peerCall(() => tf.maxPool(tx, 2, 2, "valid"))],
+    ["max backward", { x: px, dy: pdy, dx: inLength }, "dx", (b, at) => b.maxPool2dBackward(p, at.x, at.dy, 0, at.dx),
+      grad("MaxPoolGrad", { dy: tdy, input: tx, output: ty })],
+    ["avg forward", { x: px, y: outLength }, "y", (b, at) => b.avgPool2d(p, at.x, at.y), peerCall(() => tf.avgPool(tx, 2, 2, "valid"))],
+    ["avg backward", { dy: pdy, dx: inLength }, "dx", (b, at) => b.avgPool2dBackward(p, at.dy, 0, at.dx),
+      grad("AvgPoolGrad", { dy: tdy, input: tx })],
+  ];
+  for (const [name, buffers, output, kernel, peer] of pools) {
+    const ours1 = pcgraphCall(one, buffers, output, kernel);
+    const ours2 = pcgraphCall(two, buffers, output, kernel);
+    const t = timeInterleaved({ one: ours1.run, two: ours2.run, peer }, { rounds: 7 });
+    ours1.free();
+    ours2.free();
+    const rate = (timing: Timing) => (inLength / timing.seconds / 1e9).toFixed(2);
+    rows.push([`${name} pool 32x16x28x28 2x2/2 (Gelem/s)`, rate(t.one), rate(t.two), ratio(t.one, t.two), rate(t.peer), ratio(t.peer, t.two), "-"]);
+  }
   tx.dispose();
   tdy.dispose();
   ty.dispose();
-
-  const label = "pool 32x16x28x28 2x2/2";
-  rows.push({ kernel: `max${label} forward`, ours: maxF, peer: peerMaxF, unit: "Gelem/s" });
-  rows.push({ kernel: `max${label} backward`, ours: maxB, peer: peerMaxB, unit: "Gelem/s" });
-  rows.push({ kernel: `avg${label} forward`, ours: avgF, peer: peerAvgF, unit: "Gelem/s" });
-  rows.push({ kernel: `avg${label} backward`, ours: avgB, peer: peerAvgB, unit: "Gelem/s" });
-  return rows;
+  markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "2 threads / TF.js", "of peak 1 / 2 threads"], rows);
+  endTable();
+  two.dispose();
 }

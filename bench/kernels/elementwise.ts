@@ -1,16 +1,17 @@
 // Elementwise, activation, reduction and softmax kernels on 1M floats beside TF.js (wasm
-// backend, one thread) in this process, in Melem/s.
-// pcgraph times the kernel writing into a preallocated buffer (tensors stay in wasm memory);
-// TF.js times the op, dataSync (to force completion; for elementwise ops that is also a 4 MB
-// copy of the output) and dispose. Inputs are allocated outside the timed functions.
-// "of peak" is the fraction of the streaming micro-kernel's bandwidth (bench/kernels/peak.ts)
-// that the kernel's compulsory memory traffic reaches: near 1 for memory-bound ops, low for
-// ops bound by exp/div throughput instead.
+// backend) in this process, in Melem/s, on pcgraph's threaded backend with 1 and 2 threads.
+// Both sides are timed the same way, in interleaved rounds: the op on inputs made outside the
+// timing, then its result read back into JS (pcgraph: read, a copy out of wasm memory; TF.js:
+// dataSync) — for reductions a number, which both return directly.
+// The last column is the kernel's compulsory memory traffic over the streaming micro-kernel's
+// bandwidth (bench/kernels/peak.ts) on as many threads: near 100% for memory-bound ops, low
+// for ops bound by exp/div throughput instead.
 import type { Tensor } from "@tensorflow/tfjs-core";
 import type { Address, Backend } from "../../src/backend/kernels.js";
-import { getBackendByName } from "../../src/backend/load.js";
 import { tfjsWasm } from "../peer.js";
-import { secondsPerCall, type Row } from "../report.js";
+import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved, type Timing } from "../report.js";
+import { threadBackends } from "./matmul.js";
+import type { Peaks } from "./peak.js";
 
 const N = 1 << 20;
 const SOFTMAX_ROWS = 1024;
@@ -37,6 +38,8 @@ interface Case {
   /** The TF.js op on x, y ([N] tensors, or [rows, cols] for softmax); undefined when TF.js has none. */
   peer?: (tf: Awaited<ReturnType<typeof tfjsWasm>>, x: Tensor, y: Tensor) => Tensor;
   matrix?: boolean;
+  /** A reduction: its result is a number, returned by the call itself. */
+  reduction?: boolean;
 }
 
 const ALPHA = 0.5;
@@ -54,8 +57,8 @@ const cases: Case[] = [
   { kernel: "softplus", ours: (k, x, _y, out) => k.softplus(N, x, out), peer: (tf, x) => tf.softplus(x) },
   { kernel: "gelu (tanh form)", ours: (k, x, _y, out) => k.gelu(N, x, out) },
   { kernel: "tanhGrad", bytes: 12, ours: (k, x, y, out) => k.tanhGrad(N, x, y, out) },
-  { kernel: "sum", bytes: 4, ours: (k, x) => void k.sum(N, x), peer: (tf, x) => tf.sum(x) },
-  { kernel: "sumSquares", bytes: 4, ours: (k, x) => void k.sumSquares(N, x), peer: (tf, x) => tf.sum(tf.square(x)) },
+  { kernel: "sum", bytes: 4, reduction: true, ours: (k, x) => void k.sum(N, x), peer: (tf, x) => tf.sum(x) },
+  { kernel: "sumSquares", bytes: 4, reduction: true, ours: (k, x) => void k.sumSquares(N, x), peer: (tf, x) => tf.sum(tf.square(x)) },
   {
     kernel: `softmax rows ${SOFTMAX_ROWS}x${SOFTMAX_COLS}`, matrix: true,
     ours: (k, x, _y, out) => k.softmaxRows(SOFTMAX_ROWS, SOFTMAX_COLS, x, out), peer: (tf, x) => tf.softmax(x),
@@ -66,41 +69,59 @@ const cases: Case[] = [
   },
 ];
 
-const melemPerSecond = (seconds: number) => N / seconds / 1e6;
-
-export async function benchElementwise(streamBytesPerSecond: number): Promise<Row[]> {
+export async function benchElementwise(peaks: Peaks): Promise<void> {
   const tf = await tfjsWasm();
-  const backend = getBackendByName("wasm-simd");
-  const rows: Row[] = [];
+  const [one, two] = await threadBackends();
+  beginTable(`elementwise, reductions and softmax on 1M floats, Melem/s (median of interleaved rounds; every call reads its result back)`);
+  const rows: string[][] = [];
   for (const c of cases) {
     const xData = c.positive ? randomFloats(N, 1, 0.01, 4) : randomFloats(N, 1, -4, 4);
     const yData = randomFloats(N, 2, -4, 4);
-
-    const x = backend.alloc(N);
-    const y = backend.alloc(N);
-    const out = backend.alloc(N);
-    backend.write(x, xData);
-    backend.write(y, yData);
-    const ours = melemPerSecond(await secondsPerCall(`pcgraph ${c.kernel}`, () => c.ours(backend, x, y, out)));
-    backend.free(x);
-    backend.free(y);
-    backend.free(out);
-
-    let peer = NaN;
+    const ours = (backend: Backend) => {
+      const x = backend.alloc(N), y = backend.alloc(N), out = backend.alloc(N);
+      backend.write(x, xData);
+      backend.write(y, yData);
+      // The result: `out` for most kernels, y for axpy (in place), nothing more for reductions.
+      const result = c.kernel === "axpy" ? y : out;
+      const readBack = c.reduction ? () => undefined : () => backend.read(result, N);
+      return {
+        run: () => {
+          c.ours(backend, x, y, out);
+          readBack();
+        },
+        free: () => [x, y, out].forEach((a) => backend.free(a)),
+      };
+    };
+    const ours1 = ours(one), ours2 = ours(two);
+    const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run };
+    const shape: number[] = c.matrix ? [SOFTMAX_ROWS, SOFTMAX_COLS] : [N];
+    const tx = tf.tensor(xData, shape);
+    const ty = tf.tensor(yData, shape);
     if (c.peer) {
-      const shape: number[] = c.matrix ? [SOFTMAX_ROWS, SOFTMAX_COLS] : [N];
-      const tx = tf.tensor(xData, shape);
-      const ty = tf.tensor(yData, shape);
       const op = c.peer;
-      peer = melemPerSecond(await secondsPerCall(`tfjs ${c.kernel}`, () => {
+      contenders.peer = () => {
         const result = tf.tidy(() => op(tf, tx, ty));
         result.dataSync();
         result.dispose();
-      }));
-      tx.dispose();
-      ty.dispose();
+      };
     }
-    rows.push({ kernel: c.kernel, ours, peer, unit: "Melem/s", ofPeak: (ours * 1e6 * (c.bytes ?? 8)) / streamBytesPerSecond });
+    const t = timeInterleaved(contenders, { rounds: 7 });
+    ours1.free();
+    ours2.free();
+    tx.dispose();
+    ty.dispose();
+    const rate = (timing: Timing) => (N / timing.seconds / 1e6).toFixed(0);
+    const traffic = (timing: Timing, threads: 0 | 1) => `${((100 * N * (c.bytes ?? 8)) / timing.seconds / peaks.bytesPerSecond[threads]).toFixed(0)}%`;
+    rows.push([
+      c.kernel, rate(t.one), rate(t.two), `${medianRatio(t.one, t.two).toFixed(2)}x`,
+      t.peer ? rate(t.peer) : "-",
+      t.peer ? `${medianRatio(t.peer, t.one).toFixed(2)}x` : "-",
+      t.peer ? `${medianRatio(t.peer, t.two).toFixed(2)}x` : "-",
+      `${traffic(t.one, 0)} / ${traffic(t.two, 1)}`,
+    ]);
   }
-  return rows;
+  markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "1 thread / TF.js", "2 threads / TF.js",
+    "memory traffic of streaming peak, 1 / 2 threads"], rows);
+  endTable();
+  two.dispose();
 }

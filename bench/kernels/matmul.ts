@@ -1,10 +1,18 @@
-// matmul beside TF.js (wasm backend, one thread) in this process: square sizes and the
-// matmuls of a 784 -> 256 dense layer at batch 64, in every transpose variant.
-// Both sides time one multiply plus reading the product back into JS (TF.js: dataSync),
-// with inputs allocated outside the timed function.
-import { getBackendByName } from "../../src/backend/load.js";
+// matmul beside TF.js (wasm backend, XNNPACK, one thread in Node) in this process: square
+// sizes and the matmuls of a 784 -> 256 dense layer at batch 64, in every transpose variant,
+// on pcgraph's threaded backend with 1 and with 2 threads.
+// Every contender times one multiply plus reading the product back into JS (pcgraph: read,
+// TF.js: dataSync), with its inputs made outside the timing, in interleaved rounds.
+// TF.js packs B once per tensor and keeps it; pcgraph packs on every call. "TF.js fresh B"
+// multiplies by a B it has not seen (a clone made before the timing), as in training, where
+// the weights change every step.
+import type * as tfTypes from "@tensorflow/tfjs-core";
+import type { Backend } from "../../src/backend/kernels.js";
+import { createBackend } from "../../src/backend/load.js";
+import type { ThreadedBackend } from "../../src/backend/threaded.js";
 import { tfjsWasm } from "../peer.js";
-import { secondsPerCall, type Row } from "../report.js";
+import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved } from "../report.js";
+import type { Peaks } from "./peak.js";
 
 interface Case {
   label: string;
@@ -13,55 +21,26 @@ interface Case {
   k: number;
   transA: boolean;
   transB: boolean;
-  samples: number;
 }
 
 const VARIANTS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 const variantName = (transA: boolean, transB: boolean) => `${transA ? "T" : "N"}${transB ? "T" : "N"}`;
 
-function cases(): Case[] {
+export function matmulCases(sizes = [64, 128, 256, 512, 1024]): Case[] {
   const list: Case[] = [];
-  for (const size of [64, 128, 256, 512, 1024]) {
-    for (const [transA, transB] of VARIANTS) {
-      list.push({
-        label: `${size}x${size}x${size} ${variantName(transA, transB)}`,
-        m: size, n: size, k: size, transA, transB,
-        samples: size >= 1024 ? 3 : size >= 512 ? 5 : 10,
-      });
-    }
-  }
+  for (const size of sizes)
+    for (const [transA, transB] of VARIANTS)
+      list.push({ label: `${size}³ ${variantName(transA, transB)}`, m: size, n: size, k: size, transA, transB });
   // Dense layer 784 -> 256 at batch 64: the forward shape X[64,784] W[784,256] in every
   // variant, then the two gradient matmuls as training runs them.
-  for (const [transA, transB] of VARIANTS) {
-    list.push({ label: `64x784 · 784x256 ${variantName(transA, transB)} (forward)`, m: 64, n: 256, k: 784, transA, transB, samples: 10 });
-  }
-  list.push({ label: "64x256 · (784x256)^T NT (dX = dY W^T)", m: 64, n: 784, k: 256, transA: false, transB: true, samples: 10 });
-  list.push({ label: "(64x784)^T · 64x256 TN (dW = X^T dY)", m: 784, n: 256, k: 64, transA: true, transB: false, samples: 10 });
+  for (const [transA, transB] of VARIANTS)
+    list.push({ label: `64x784 · 784x256 ${variantName(transA, transB)}`, m: 64, n: 256, k: 784, transA, transB });
+  list.push({ label: "64x256 · (784x256)ᵀ NT (dX = dY Wᵀ)", m: 64, n: 784, k: 256, transA: false, transB: true });
+  list.push({ label: "(64x784)ᵀ · 64x256 TN (dW = Xᵀ dY)", m: 784, n: 256, k: 64, transA: true, transB: false });
   return list;
 }
 
-/**
- * Seconds per call: benny's median after ~0.1 s of warm-up calls, except for calls too slow
- * for its 0.6 s budget (it then reports nothing useful), which take the median of three
- * directly timed calls.
- */
-async function timePerCall(name: string, fn: () => void, samples: number): Promise<number> {
-  const start = performance.now();
-  fn();
-  if (performance.now() - start < 250) {
-    while (performance.now() - start < 100) fn();
-    return secondsPerCall(name, fn, samples);
-  }
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return times.sort((x, y) => x - y)[1];
-}
-
-function randomFloats(length: number, seed: number): Float32Array {
+export function randomFloats(length: number, seed: number): Float32Array {
   const out = new Float32Array(length);
   let state = seed >>> 0;
   for (let i = 0; i < length; i++) {
@@ -71,43 +50,74 @@ function randomFloats(length: number, seed: number): Float32Array {
   return out;
 }
 
-async function gflopsOurs(c: Case): Promise<number> {
-  const backend = getBackendByName("wasm-simd");
-  const a = backend.alloc(c.m * c.k);
-  const b = backend.alloc(c.k * c.n);
-  const out = backend.alloc(c.m * c.n);
+/** pcgraph's backends for the 1- and 2-thread columns, each with a memory of its own. */
+export async function threadBackends(): Promise<[ThreadedBackend, ThreadedBackend]> {
+  const one = createBackend("wasm-simd-threads", { threads: 1 }) as ThreadedBackend;
+  const two = createBackend("wasm-simd-threads", { threads: 2 }) as ThreadedBackend;
+  await two.whenStarted();
+  if (two.threadInfo().readyWorkers !== 1) throw new Error(`the 2-thread backend has no worker: ${JSON.stringify(two.threadInfo())}`);
+  return [one, two];
+}
+
+function pcgraphCall(backend: Backend, c: Case): { run: () => void; free: () => void } {
+  const a = backend.alloc(c.m * c.k), b = backend.alloc(c.k * c.n), out = backend.alloc(c.m * c.n);
   backend.write(a, randomFloats(c.m * c.k, 1));
   backend.write(b, randomFloats(c.k * c.n, 2));
-  const seconds = await timePerCall(`pcgraph ${c.label}`, () => {
-    backend.matmul(c.transA, c.transB, c.m, c.n, c.k, 1, a, b, 0, out);
-    backend.read(out, c.m * c.n);
-  }, c.samples);
-  backend.free(a);
-  backend.free(b);
-  backend.free(out);
-  return (2 * c.m * c.n * c.k) / seconds / 1e9;
+  return {
+    run: () => {
+      backend.matmul(c.transA, c.transB, c.m, c.n, c.k, 1, a, b, 0, out);
+      backend.read(out, c.m * c.n);
+    },
+    free: () => [a, b, out].forEach((x) => backend.free(x)),
+  };
 }
 
-async function gflopsPeer(c: Case): Promise<number> {
+export async function benchMatmul(peaks: Peaks, cases = matmulCases()): Promise<void> {
   const tf = await tfjsWasm();
-  const a = tf.tensor2d(randomFloats(c.m * c.k, 1), c.transA ? [c.k, c.m] : [c.m, c.k]);
-  const b = tf.tensor2d(randomFloats(c.k * c.n, 2), c.transB ? [c.n, c.k] : [c.k, c.n]);
-  const seconds = await timePerCall(`tfjs ${c.label}`, () => {
-    const product = tf.matMul(a, b, c.transA, c.transB);
-    product.dataSync();
-    product.dispose();
-  }, c.samples);
-  a.dispose();
-  b.dispose();
-  return (2 * c.m * c.n * c.k) / seconds / 1e9;
-}
-
-export async function benchMatmul(peakGflops: number): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const c of cases()) {
-    const ours = await gflopsOurs(c);
-    const peer = await gflopsPeer(c);
-    rows.push({ kernel: `matmul ${c.label}`, ours, peer, unit: "GFLOP/s", ofPeak: ours / peakGflops });
+  const [one, two] = await threadBackends();
+  beginTable("matmul, GFLOP/s (median of interleaved rounds; every call reads C back)");
+  const rows: string[][] = [];
+  for (const c of cases) {
+    const gflop = (2 * c.m * c.n * c.k) / 1e9;
+    const ours1 = pcgraphCall(one, c);
+    const ours2 = pcgraphCall(two, c);
+    const ta = tf.tensor2d(randomFloats(c.m * c.k, 1), c.transA ? [c.k, c.m] : [c.m, c.k]);
+    const tb = tf.tensor2d(randomFloats(c.k * c.n, 2), c.transB ? [c.n, c.k] : [c.k, c.n]);
+    let fresh: tfTypes.Tensor2D[] = [];
+    const times = timeInterleaved({
+      one: ours1.run,
+      two: ours2.run,
+      tfjs: () => {
+        const product = tf.matMul(ta, tb, c.transA, c.transB);
+        product.dataSync();
+        product.dispose();
+      },
+      tfjsFresh: () => {
+        const b = fresh.pop()!;
+        const product = tf.matMul(ta, b, c.transA, c.transB);
+        product.dataSync();
+        product.dispose();
+        b.dispose();
+      },
+    }, {
+      rounds: 7,
+      before: { tfjsFresh: (calls) => { fresh = Array.from({ length: calls }, () => tf.clone(tb) as tfTypes.Tensor2D); } },
+    });
+    ours1.free();
+    ours2.free();
+    ta.dispose();
+    tb.dispose();
+    const rate = (name: keyof typeof times) => gflop / times[name].seconds;
+    rows.push([
+      c.label,
+      rate("one").toFixed(1), rate("two").toFixed(1), `${medianRatio(times.one, times.two).toFixed(2)}x`,
+      rate("tfjs").toFixed(1), rate("tfjsFresh").toFixed(1),
+      `${medianRatio(times.tfjs, times.two).toFixed(2)}x`, `${medianRatio(times.tfjsFresh, times.two).toFixed(2)}x`,
+      `${((100 * rate("one")) / peaks.gflops[0]).toFixed(0)}% / ${((100 * rate("two")) / peaks.gflops[1]).toFixed(0)}%`,
+    ]);
   }
-  return rows;
+  markdownTable(["shape", "1 thread", "2 threads", "2 threads / 1", "TF.js", "TF.js fresh B", "2 threads / TF.js",
+    "2 threads / TF.js fresh B", "of peak 1 / 2 threads"], rows);
+  endTable();
+  two.dispose();
 }

@@ -25,3 +25,29 @@ export class BackendLoadError extends PcgraphError {}
 
 /** The wasm core stopped on an internal check (AssemblyScript's abort), with its message and source position. */
 export class WasmAbortError extends PcgraphError {}
+
+/** An allocation the backend's memory cannot hold: names the size asked for and the limit. */
+export class OutOfMemoryError extends PcgraphError {
+  constructor(
+    message: string,
+    /** Bytes asked for. */
+    readonly requestedBytes: number,
+    /** The limit that refused them, in bytes. */
+    readonly limitBytes: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A kernel that failed while it ran (a trap in wasm, in the main thread or in a worker). */
+export class KernelError extends PcgraphError {
+  constructor(
+    message: string,
+    /** The kernel (backend method) that failed. */
+    readonly kernel: string,
+    /** Where it failed: "main thread" or "worker N". */
+    readonly thread: string,
+  ) {
+    super(message);
+  }
+}

@@ -19,33 +19,36 @@ function readString(memory: WebAssembly.Memory | undefined, pointer: number): st
   return text;
 }
 
-/** The imports the module needs, bound to its memory once that exists. */
-function imports(): { importObject: WebAssembly.Imports; bind(exports: Exports): Exports } {
-  let memory: WebAssembly.Memory | undefined;
+/**
+ * The imports the module needs, bound to its memory once that exists; `shared`, when given, is
+ * the memory the module imports (the threaded build) instead of defining its own.
+ */
+function imports(shared?: WebAssembly.Memory): { importObject: WebAssembly.Imports; bind(exports: Exports): Exports } {
+  let memory: WebAssembly.Memory | undefined = shared;
   const abort = (message: number, file: number, line: number, column: number): never => {
     const text = readString(memory, message) || "abort";
     const where = readString(memory, file);
     throw new WasmAbortError(`wasm abort: ${text}${where ? ` at ${where}:${line >>> 0}:${column >>> 0}` : ""}`);
   };
   return {
-    importObject: { env: { abort } },
+    importObject: { env: shared ? { abort, memory: shared } : { abort } },
     bind(exports) {
-      memory = exports.memory as WebAssembly.Memory;
+      memory = (exports.memory as WebAssembly.Memory | undefined) ?? shared;
       return exports;
     },
   };
 }
 
 /** Compiles and instantiates synchronously (Node, Deno, Bun, workers; browsers limit this on the main thread). */
-export function instantiateSync(bytes: Uint8Array): Exports {
-  const { importObject, bind } = imports();
+export function instantiateSync(bytes: Uint8Array, memory?: WebAssembly.Memory): Exports {
+  const { importObject, bind } = imports(memory);
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), importObject);
   return bind(instance.exports as Exports);
 }
 
 /** Compiles and instantiates asynchronously (any runtime). */
-export async function instantiateAsync(bytes: Uint8Array): Promise<Exports> {
-  const { importObject, bind } = imports();
+export async function instantiateAsync(bytes: Uint8Array, memory?: WebAssembly.Memory): Promise<Exports> {
+  const { importObject, bind } = imports(memory);
   const { instance } = await WebAssembly.instantiate(bytes as BufferSource, importObject);
   return bind(instance.exports as Exports);
 }

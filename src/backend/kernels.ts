@@ -226,7 +226,7 @@ export interface Kernels {
 
 /** A backend: memory plus kernels. */
 export interface Backend extends Kernels {
-  /** "wasm-simd", "wasm-scalar" or "reference-f64". */
+  /** "wasm-simd-threads", "wasm-simd", "wasm-scalar" or "reference-f64". */
   readonly name: string;
   readonly dtype: DType;
   readonly bytesPerElement: number;
@@ -245,4 +245,6 @@ export interface Backend extends Kernels {
   write(address: Address, data: ArrayLike<number>): void;
   /** Bytes of memory the backend has reserved from its host. */
   reservedBytes(): number;
+  /** Releases what the backend holds besides memory (worker threads); it stays usable. */
+  dispose?(): void;
 }

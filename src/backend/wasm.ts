@@ -1,6 +1,11 @@
 // The wasm backend: binds the AssemblyScript exports (byte pointers, f32 scalars) to the
-// `Backend` interface (element addresses). This file and src/backend/load.ts are the only
-// code that touches wasm memory or exports.
+// `Backend` interface (element addresses). This file, src/backend/threaded.ts and
+// src/backend/load.ts are the only code that touches wasm memory or exports.
+//
+// Addresses are unsigned: wasm returns pointers as i32, so a block above 2 GiB comes back
+// negative and is read with `>>> 0`; going in, a number up to 2^32 becomes the same i32 bits.
+// Sizes are checked here before they reach wasm, where a byte count of 4 GiB would wrap.
+import { InvalidArgumentError, OutOfMemoryError } from "./errors.js";
 import type { Address, Backend, Conv2dGeometry, Pool2dGeometry } from "./kernels.js";
 
 /** The raw exports of assembly/index.ts. Pointers are byte offsets into `memory`. */
@@ -9,6 +14,7 @@ export interface WasmExports {
   alloc(bytes: number): number;
   free(ptr: number): void;
   memoryBytes(): number;
+  maxAllocationBytes(): number;
   simdEnabled(): number;
   matmul(transA: number, transB: number, m: number, n: number, k: number, alpha: number,
     a: number, b: number, beta: number, c: number): void;
@@ -84,19 +90,52 @@ function poolArgs(g: Pool2dGeometry): number[] {
 /** Element address -> byte pointer. */
 const P = (address: Address): number => address * 4;
 
+/** Bytes a wasm32 memory can hold: 65536 pages of 64 KiB. */
+export const WASM_MEMORY_LIMIT_BYTES = 2 ** 32;
+
+const GiB = 2 ** 30;
+const formatBytes = (bytes: number): string =>
+  bytes >= GiB / 2 ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 export class WasmBackend implements Backend {
   readonly dtype = "float32" as const;
   readonly bytesPerElement = 4;
   readonly name: string;
   readonly simd: boolean;
+  /** The largest block the allocator can return, in bytes. */
+  readonly maxAllocationBytes: number;
 
-  constructor(private readonly wasm: WasmExports) {
+  constructor(protected readonly wasm: WasmExports, name?: string) {
     this.simd = wasm.simdEnabled() === 1;
-    this.name = this.simd ? "wasm-simd" : "wasm-scalar";
+    this.name = name ?? (this.simd ? "wasm-simd" : "wasm-scalar");
+    this.maxAllocationBytes = wasm.maxAllocationBytes() >>> 0;
   }
 
+  /**
+   * Reserves `length` floats. Throws OutOfMemoryError (naming the size and the limit) when
+   * the allocator cannot hold one block that large or the memory cannot grow enough; the
+   * backend stays usable after that.
+   */
   alloc(length: number): Address {
-    const ptr = this.wasm.alloc(Math.max(16, length * 4));
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new InvalidArgumentError(`${this.name}: cannot allocate ${length} elements (a count is an integer >= 0)`);
+    const bytes = Math.max(16, length * 4);
+    if (bytes > this.maxAllocationBytes)
+      throw new OutOfMemoryError(
+        `${this.name}: cannot allocate ${length} floats (${formatBytes(bytes)}): one buffer is limited to ` +
+          `${formatBytes(this.maxAllocationBytes)} (${this.maxAllocationBytes} bytes) by the wasm allocator`,
+        bytes, this.maxAllocationBytes);
+    let ptr: number;
+    try {
+      ptr = this.wasm.alloc(bytes) >>> 0;
+    } catch {
+      // The allocator traps (before it changes anything) when memory cannot grow enough.
+      const reserved = this.wasm.memory.buffer.byteLength;
+      throw new OutOfMemoryError(
+        `${this.name}: cannot allocate ${length} floats (${formatBytes(bytes)}): wasm memory is limited to ` +
+          `${formatBytes(WASM_MEMORY_LIMIT_BYTES)} and ${formatBytes(reserved)} of it is reserved`,
+        bytes, WASM_MEMORY_LIMIT_BYTES);
+    }
     return ptr / 4;
   }
   free(address: Address): void {

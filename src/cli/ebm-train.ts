@@ -6,7 +6,6 @@
 // through `evaluateEnergyBasedCheckpoint`.
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import type { BackendName } from "../backend/load.js";
 import { loadPCGraphCheckpoint, savePCGraphCheckpoint } from "../node/checkpoint-files.js";
 import { writeFileAtomic } from "../node/files.js";
 import type { ChlClamp, Nudging } from "../pc/graph/equilibrium.js";
@@ -21,6 +20,7 @@ import { isEnergyBasedProgress, type EnergyBasedAlgorithm } from "./ebm-flags.js
 import { loadData, type LoadedData } from "./data.js";
 import { ProgressReporter } from "./progress.js";
 import { checkRunFolder, defaultRunFolder, makeRunFolder, readRunRecord, type RunRecord } from "./runs.js";
+import { chooseBackend } from "./backend-flags.js";
 import { percent, stretchedSchedule, trainingSettings, withSchedule, type TrainingSettings } from "./train.js";
 
 type Flags = Record<string, string | number | boolean>;
@@ -217,7 +217,7 @@ function ruleLabel(algorithm: EnergyBasedAlgorithm, s: EnergyBasedSettings): str
  */
 export async function energyBasedTrainCommand(flags: Flags, out: (line: string) => void): Promise<number> {
   if (flags.model !== undefined) throw new UsageError("--model applies to bp, zil, il and fpa; an energy-based network is layered: set its sizes with --hidden");
-  const backend = flags.backend as BackendName | undefined;
+  const backend = await chooseBackend(flags);
   const resumePath = typeof flags.resume === "string" ? flags.resume : undefined;
   const checkpoint = resumePath ? loadPCGraphCheckpoint(resumePath, { backend }) : undefined;
   let net: EnergyBasedNetwork | undefined;
@@ -294,8 +294,8 @@ export async function energyBasedTrainCommand(flags: Flags, out: (line: string) 
  * chosen part of the run's data (its split, from the checkpoint) relaxed as the run's test
  * queries were, the cost and the accuracy of the output.
  */
-export function evaluateEnergyBasedCheckpoint(path: string, flags: Flags, out: (line: string) => void): number {
-  const checkpoint = loadPCGraphCheckpoint(path, { backend: flags.backend as BackendName | undefined });
+export async function evaluateEnergyBasedCheckpoint(path: string, flags: Flags, out: (line: string) => void): Promise<number> {
+  const checkpoint = loadPCGraphCheckpoint(path, { backend: await chooseBackend(flags) });
   let net: EnergyBasedNetwork | undefined;
   try {
     const progress = checkpoint.progress as unknown as PCGraphProgress & { energyBased?: unknown };

@@ -5,7 +5,6 @@
 // energy per step.
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { BackendName } from "../backend/load.js";
 import { loadPCGraphCheckpoint, savePCGraphCheckpoint } from "../node/checkpoint-files.js";
 import { loadFashionMnist } from "../node/fashion-mnist.js";
 import { writeFileAtomic } from "../node/files.js";
@@ -26,7 +25,8 @@ import { UsageError, type CommandSpec } from "./args.js";
 import { isEnergyBasedProgress } from "./ebm-flags.js";
 import { loadData, withShiftedCopies, type LoadedData } from "./data.js";
 import { ProgressReporter } from "./progress.js";
-import { backendNames, percent } from "./train.js";
+import { backendFlags, chooseBackend } from "./backend-flags.js";
+import { percent } from "./train.js";
 
 type Flags = Record<string, string | number | boolean>;
 
@@ -66,7 +66,7 @@ export const graphSpec: CommandSpec = {
     { name: "steps", type: "integer", min: 0, meta: "N", help: "query: relaxation step budget", defaultText: "200" },
     { name: "gamma", type: "number", min: 0, meta: "X", help: "query: inference rate", defaultText: "0.05" },
     { name: "tolerance", type: "number", min: 0, meta: "X", help: "query: stop at this residual", defaultText: "1e-4" },
-    { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
+    ...backendFlags,
     { name: "out", type: "string", meta: "DIR", help: "Output directory", defaultText: "train: runs/graph-<topology>-<algo>-seed<seed>; query: beside the checkpoint" },
   ],
   details: "train writes checkpoint.ckpt, history.json, curves.svg and energy.svg (energy per inference step of a\n" +
@@ -136,7 +136,7 @@ export async function graphCommand(positionals: string[], flags: Flags, out: (li
 }
 
 async function graphTrain(flags: Flags, out: (line: string) => void): Promise<number> {
-  const backend = flags.backend as BackendName | undefined;
+  const backend = await chooseBackend(flags);
   const resumed = typeof flags.resume === "string" ? loadPCGraphCheckpoint(flags.resume, { backend }) : null;
   const progress = resumed?.progress as PCGraphProgress | undefined;
   if (resumed && isEnergyBasedProgress(resumed.progress)) {
@@ -225,7 +225,7 @@ function tile(values: ArrayLike<number>, index: number, n: number): Float32Array
 }
 
 async function graphQuery(path: string, flags: Flags, out: (line: string) => void): Promise<number> {
-  const loadedCheckpoint = loadPCGraphCheckpoint(path, { backend: flags.backend as BackendName | undefined });
+  const loadedCheckpoint = loadPCGraphCheckpoint(path, { backend: await chooseBackend(flags) });
   if (isEnergyBasedProgress(loadedCheckpoint.progress)) {
     loadedCheckpoint.model.dispose();
     throw new UsageError(`${path}: an energy-based network (${String(loadedCheckpoint.progress.algorithm)}), whose energy is not the PC energy; evaluate it with pcgraph eval ${path}`);

@@ -3,6 +3,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { OutOfMemoryError } from "../backend/errors.js";
+import { disposeBackends } from "../backend/load.js";
 import { helpText, parseArgs, UsageError, type CommandSpec } from "./args.js";
 import { predifyCommand, predifySpec } from "./predify.js";
 import { memoryCommand, memorySpec } from "./memory.js";
@@ -95,8 +97,12 @@ export async function runCli(argv: string[], out: Out = (line) => void (stdoutCl
       return 2;
     }
     err(`pcgraph${command ? ` ${command.spec.name}` : ""}: error: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof OutOfMemoryError && command && command.spec.flags.some((f) => f.name === "batch-size"))
+      err("The model's tensors at this batch size do not fit: try a smaller --batch-size.");
     if (process.env.PCGRAPH_DEBUG && error instanceof Error) err(error.stack ?? "");
     return 1;
+  } finally {
+    disposeBackends();
   }
 }
 

@@ -8,7 +8,7 @@
 //   capacity  capacity curves (% recalled against N) per method (UHN: per similarity and
 //             separation), as a table and an SVG
 import { extname } from "node:path";
-import { getBackend, setBackend, type BackendName } from "../backend/load.js";
+import { getBackend, setBackend } from "../backend/load.js";
 import {
   memoryMethod, mseCriterion, PAPER_CRITERION, runCapacity, STRICT_CRITERION, summarize, summarizeFloors, uhnMethod, drawPatterns, type Criterion, type RecallMethod,
 } from "../memory/capacity.js";
@@ -27,7 +27,7 @@ import { loadBundledMnist } from "../train/data/mnist.js";
 import { lineChartSvg } from "../train/plot.js";
 import { UsageError, type CommandSpec } from "./args.js";
 import { loadData } from "./data.js";
-import { backendNames } from "./train.js";
+import { backendFlags, chooseBackend } from "./backend-flags.js";
 
 type Flags = Record<string, string | number | boolean>;
 type Out = (line: string) => void;
@@ -57,7 +57,7 @@ export const memorySpec: CommandSpec = {
     { name: "method", type: "string", meta: "uhn|pc|ae[,...]", help: "uhn: Universal Hopfield Network; pc: generative PC memory (store writes a PC-graph checkpoint); ae: backprop autoencoder (capacity only). capacity: a list", defaultText: "uhn" },
     { name: "hidden", type: "string", meta: "N[,N...]", help: "pc, ae: hidden (and memory) layer width (capacity: a list)", defaultText: "256" },
     { name: "epochs", type: "integer", min: 0, meta: "E", help: "pc, ae: most training epochs (training stops earlier at energy per entry 2e-6)", defaultText: "300" },
-    { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
+    ...backendFlags,
   ],
   details: [
     "Examples:",
@@ -156,9 +156,9 @@ function loadImages(value: string): Images & ImagePool {
 
 /** The flags each action reads; any other is refused rather than ignored. */
 const ACTION_FLAGS: Record<string, string[]> = {
-  store: ["data", "count", "seed", "out", "backend", "method", "hidden", "epochs"],
-  recall: ["count", "seed", "out", "similarity", "separation", "normalize", "corrupt", "backend"],
-  capacity: ["data", "seed", "out", "similarity", "separation", "normalize", "corrupt", "sizes", "seeds", "backend", "method", "hidden", "epochs"],
+  store: ["data", "count", "seed", "out", "backend", "method", "hidden", "epochs", "threads"],
+  recall: ["count", "seed", "out", "similarity", "separation", "normalize", "corrupt", "backend", "threads"],
+  capacity: ["data", "seed", "out", "similarity", "separation", "normalize", "corrupt", "sizes", "seeds", "backend", "method", "hidden", "epochs", "threads"],
 };
 
 type MethodName = "uhn" | "pc" | "ae";
@@ -194,7 +194,7 @@ export async function memoryCommand(action: string, file: string | undefined, fl
   const unused = Object.keys(flags).find((name) => !allowed.includes(name));
   if (unused) throw new UsageError(`--${unused} does not apply to memory ${action} (it takes ${allowed.map((f) => `--${f}`).join(", ")})`);
   if (file !== undefined && action !== "recall") throw new UsageError(`memory ${action} takes no MEMORY file (got ${JSON.stringify(file)})`);
-  if (flags.backend) setBackend(flags.backend as BackendName);
+  setBackend(await chooseBackend(flags));
   switch (action) {
     case "store": return storeCommand(flags, out);
     case "recall":

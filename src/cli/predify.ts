@@ -24,7 +24,7 @@ import { evaluateOverSteps, predifiedFromCheckpoint, readDecoderProgress, recons
 import { UsageError, type CommandSpec } from "./args.js";
 import { loadData, type LoadedData } from "./data.js";
 import { formatDuration, ProgressReporter } from "./progress.js";
-import { backendNames } from "./train.js";
+import { backendFlags, chooseBackend } from "./backend-flags.js";
 
 type Flags = Record<string, string | number | boolean>;
 
@@ -58,7 +58,7 @@ export const predifySpec: CommandSpec = {
     { name: "lambda", type: "number", min: 0, meta: "X", help: "eval: feedback weight (overrides the config)" },
     { name: "alpha", type: "number", min: 0, meta: "X", help: "eval: error-gradient rate (overrides the config)" },
     { name: "limit", type: "integer", min: 1, meta: "N", help: "eval: only the first N test samples" },
-    { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
+    ...backendFlags,
   ],
   details: "train writes predify.ckpt (the network with its decoders, the optimizer and the config) and curves.svg to the output directory;\n" +
     "the network's weights are not changed. eval prints the accuracy at every time step (step 0 is the feedforward network) for each noise.",
@@ -118,7 +118,7 @@ export async function predifyCommand(positionals: string[], flags: Flags, out: (
 
 async function predifyTrain(positionals: string[], flags: Flags, out: (line: string) => void): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`predify train takes no CHECKPOINT argument (use --backbone or --resume)`);
-  const backend = flags.backend as BackendName | undefined;
+  const backend = await chooseBackend(flags);
   let net: PredifiedNetwork;
   let resume: { optimizer: OptimizerStateData; progress: unknown } | undefined;
   let seed: number;
@@ -191,7 +191,7 @@ async function predifyTrain(positionals: string[], flags: Flags, out: (line: str
 
 async function predifyEval(path: string | undefined, flags: Flags, out: (line: string) => void): Promise<number> {
   if (!path) throw new UsageError("predify eval needs the CHECKPOINT written by predify train");
-  const backend = flags.backend as BackendName | undefined;
+  const backend = await chooseBackend(flags);
   const noises = ((flags.noise as string | undefined) ?? "none,gaussian:0.5").split(",").map(parseNoise);
   const decoded = loadCheckpoint(path, { backend });
   let net: PredifiedNetwork | undefined;

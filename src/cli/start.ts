@@ -13,7 +13,8 @@ import { fit } from "../train/fit.js";
 import { chooseModel, type ModelChoice } from "./models.js";
 import { dataSuffix, makeRunFolder, type RunRecord } from "./runs.js";
 import {
-  algorithmLabels, percent, trainingFlags, trainingSettings, trainWithProgress, withSchedule, type RunResult, type TrainingSettings,
+  algorithmLabels, chooseBackend, describeBackend, percent, trainingFlags, trainingSettings, trainWithProgress, withSchedule,
+  type RunResult, type TrainingSettings,
 } from "./train.js";
 
 export const startSpec: CommandSpec = {
@@ -69,7 +70,8 @@ function largestWeight(weights: Map<string, Float64Array>): number {
 export async function startCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
   const model = chooseModel((flags.model as string | undefined) ?? "mlp");
   const data = loadData((flags.data as string | undefined) ?? "mnist", trainingSettings(flags, model.name));
-  const settings = withSchedule(trainingSettings(flags, model.name), flags.schedule as string | undefined, data.train.size);
+  const settings = withSchedule({ ...trainingSettings(flags, model.name), backend: await chooseBackend(flags) },
+    flags.schedule as string | undefined, data.train.size);
   const dir = (flags.out as string | undefined) ?? join("runs", `start-${model.name}${dataSuffix(data.source)}-seed${settings.seed}`);
   const removeIfEmpty = makeRunFolder(dir);
   try {
@@ -94,7 +96,7 @@ async function compareRuns(model: ModelChoice, data: LoadedData, settings: Train
   for (const algorithm of ["zil", "bp"] as const) {
     const graph: Graph = model.build(settings.seed, data.train, settings.backend);
     try {
-      if (runs.length === 0) out(`${graph.parameterCount.toLocaleString("en-US")} parameters on ${graph.backend.name}`);
+      if (runs.length === 0) out(`${graph.parameterCount.toLocaleString("en-US")} parameters on ${describeBackend(graph.backend)}`);
       const checkpoint = join(dir, `${algorithm}.ckpt`);
       const result = await trainWithProgress(graph, data, { label: algorithmLabels[algorithm], algorithm, settings, checkpointPath: checkpoint, run: { ...run } });
       runs.push({ algorithm, result, weights: graph.getWeights(), checkpoint });

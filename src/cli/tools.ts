@@ -1,5 +1,5 @@
 // `pcgraph eval`, `pcgraph info` and `pcgraph verify`.
-import { backendInfo, setBackend, type BackendName } from "../backend/load.js";
+import { backendInfo, setBackend, threadsSupported } from "../backend/load.js";
 import { loadCheckpoint, readCheckpointContents } from "../node/checkpoint-files.js";
 import { readProgress } from "../train/fit.js";
 import { evaluate } from "../train/evaluate.js";
@@ -9,7 +9,7 @@ import { readRunRecord, type RunRecord } from "./runs.js";
 import { openModel } from "./model-files.js";
 import { loadData } from "./data.js";
 import { evaluateEnergyBasedCheckpoint } from "./ebm-train.js";
-import { backendNames, percent } from "./train.js";
+import { backendFlags, chooseBackend, percent } from "./train.js";
 
 export const evalSpec: CommandSpec = {
   name: "eval",
@@ -21,13 +21,13 @@ export const evalSpec: CommandSpec = {
     { name: "split", type: "string", values: ["test", "train", "all"], help: "Which part of the data (the split of the training run, from the checkpoint's seed)", defaultText: "test" },
     { name: "test-fraction", type: "number", min: 0, meta: "X", help: "Test share used when the run was trained", defaultText: "the run's, from the checkpoint (0.2 for older checkpoints)" },
     { name: "batch-size", type: "integer", min: 1, meta: "N", help: "Samples per forward pass", defaultText: "256" },
-    { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
+    ...backendFlags,
   ],
 };
 
 export async function evalCommand(path: string, flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
   if (readCheckpointContents(path).kind === "pc-graph") return evaluateEnergyBasedCheckpoint(path, flags, out);
-  const checkpoint = loadCheckpoint(path, { backend: flags.backend as BackendName | undefined });
+  const checkpoint = loadCheckpoint(path, { backend: await chooseBackend(flags) });
   try {
     let seed = 1;
     let record: RunRecord | undefined;
@@ -74,16 +74,19 @@ export async function evalCommand(path: string, flags: Record<string, string | n
 
 export const infoSpec: CommandSpec = {
   name: "info",
-  summary: "the numeric backend (SIMD or scalar) and memory in use",
+  summary: "the numeric backend (threads, SIMD or scalar) and memory in use",
   usage: "pcgraph info [options]",
-  flags: [{ name: "backend", type: "string", values: backendNames, help: "Backend to describe", defaultText: "wasm-simd when supported" }],
+  flags: backendFlags.map((f) => (f.name === "backend" ? { ...f, help: "Backend to describe" } : f)),
 };
 
-export function infoCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): number {
-  if (flags.backend) setBackend(flags.backend as BackendName);
+export async function infoCommand(flags: Record<string, string | number | boolean>, out: (line: string) => void): Promise<number> {
+  setBackend(await chooseBackend(flags));
   const info = backendInfo();
   out(`backend: ${info.name} (${info.simd ? "SIMD" : info.dtype === "float64" ? "float64 reference" : "scalar"}, ${info.dtype})`);
+  out(`threads: ${info.threads}${info.threads > 1 ? ` (the main thread and ${info.readyWorkers} worker${info.readyWorkers === 1 ? "" : "s"} started)` : ""}`);
+  if (info.workerFailure) out(`a worker thread could not start: ${info.workerFailure}`);
   out(`runtime supports wasm SIMD: ${info.simdSupportedByRuntime ? "yes" : "no"}`);
+  out(`runtime supports shared-memory threads: ${threadsSupported() ? "yes" : "no"}`);
   out(`backend memory reserved: ${(info.reservedBytes / 1024 / 1024).toFixed(2)} MiB`);
   const m = memory();
   out(`live tensors: ${m.numTensors} (${m.numBytes} bytes); scratch pool: ${m.scratch.numTensors} (${m.scratch.numBytes} bytes)`);

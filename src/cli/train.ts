@@ -1,7 +1,6 @@
 // `pcgraph train`: one training run with progress, checkpoints and a training-curve SVG.
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import type { BackendName } from "../backend/load.js";
 import type { Graph } from "../graph/graph.js";
 import { loadCheckpoint, readCheckpointContents, saveCheckpoint } from "../node/checkpoint-files.js";
 import { writeFileAtomic } from "../node/files.js";
@@ -10,6 +9,8 @@ import { fit, readProgress, type History, type ResumableCheckpoint } from "../tr
 import { createOptimizer, optimizerKinds, scheduledLearningRate, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
 import { trainingCurvesSvg } from "../train/plot.js";
 import { UsageError, type CommandSpec, type FlagSpec } from "./args.js";
+import type { BackendName } from "../backend/load.js";
+import { backendFlags, chooseBackend, describeBackend } from "./backend-flags.js";
 import { loadData, type LoadedData } from "./data.js";
 import { checkEnergyBasedFlags, energyBasedAlgorithms, energyBasedFlags } from "./ebm-flags.js";
 import { energyBasedTrainCommand } from "./ebm-train.js";
@@ -19,7 +20,7 @@ import { checkRunFolder, defaultRunFolder, makeRunFolder, modelId, readRunRecord
 
 type Flags = Record<string, string | number | boolean>;
 
-export const backendNames: readonly BackendName[] = ["wasm-simd", "wasm-scalar", "reference-f64"];
+export { backendFlags, chooseBackend, describeBackend, parseThreads } from "./backend-flags.js";
 
 export const algorithmLabels: Record<Algorithm, string> = { zil: "Z-IL", bp: "BP", il: "IL", fpa: "FPA" };
 
@@ -33,7 +34,7 @@ export const trainingFlags: FlagSpec[] = [
   { name: "seed", type: "integer", meta: "N", help: "Seed of the initial weights, the train/test split and the batch order", defaultText: "1" },
   { name: "test-fraction", type: "number", min: 0, meta: "X", help: "Share of the samples held out for testing (mnist and CSV data)", defaultText: "0.2" },
   { name: "augment", type: "boolean", help: "Add 4 one-pixel shifted copies of each 28x28 training digit (5x the training set)", defaultText: "on for 28x28 data" },
-  { name: "backend", type: "string", values: backendNames, help: "Numeric backend", defaultText: "wasm-simd when supported" },
+  ...backendFlags,
 ];
 
 export const trainSpec: CommandSpec = {
@@ -249,7 +250,7 @@ export async function trainCommand(flags: Flags, out: (line: string) => void): P
   const energyBased = resumePath !== undefined ? readCheckpointContents(resumePath).kind === "pc-graph" : (energyBasedAlgorithms as readonly unknown[]).includes(flags.algo);
   if (energyBased) return energyBasedTrainCommand(flags, out);
   checkEnergyBasedFlags(flags, (flags.algo as string | undefined) ?? "zil");
-  const backend = flags.backend as BackendName | undefined;
+  const backend = await chooseBackend(flags);
   const resume = resumePath ? loadCheckpoint(resumePath, { backend }) : undefined;
   let graph: Graph | undefined = resume?.graph;
   try {
@@ -261,7 +262,7 @@ export async function trainCommand(flags: Flags, out: (line: string) => void): P
     const checkpointPath = join(dir, "checkpoint.ckpt");
     try {
       process.stderr.write(`${data.description}\n${resume ? `resuming ${resumePath}` : `model ${plan.model}, ${graph.parameterCount.toLocaleString("en-US")} parameters`}, ` +
-        `${algorithmLabels[algorithm]}, ${graph.backend.name}\n`);
+        `${algorithmLabels[algorithm]}, ${describeBackend(graph.backend)}\n`);
       for (const note of plan.notes) process.stderr.write(`${note}\n`);
       const result = await trainWithProgress(graph, data, {
         label: algorithmLabels[algorithm], algorithm, settings, checkpointPath, resume, optimizer: plan.optimizer, run: { ...plan.record },

@@ -65,6 +65,7 @@ export function compareWithBackprop(drawn: RandomGraph, backend: BackendName, op
  */
 export const divergenceTolerance: Record<BackendName, number> = {
   "reference-f64": 1e-10,
+  "wasm-simd-threads": 2e-4,
   "wasm-simd": 2e-4,
   "wasm-scalar": 2e-4,
 };

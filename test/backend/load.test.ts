@@ -1,6 +1,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { getBackendByName, simdSupported, backendInfo, ready } from "../../src/backend/load.js";
+import {
+  backendInfo, defaultBackendName, getBackendByName, ready, setBackend, simdSupported, threadsSupported,
+} from "../../src/backend/load.js";
 import { decodeBase64 } from "../../src/backend/base64.js";
 import { WasmAbortError } from "../../src/backend/errors.js";
 import { instantiateAsync, instantiateSync } from "../../src/backend/instantiate.js";
@@ -8,11 +10,40 @@ import { scalarWasmBase64, simdWasmBase64 } from "../../src/backend/wasm-binarie
 
 const load = suite("backend loading");
 
-load("SIMD is detected in this runtime and the default backend uses it", () => {
+load("SIMD and shared memory are detected, and the default backend uses both where it can", () => {
   assert.ok(simdSupported());
+  // Node, Deno and Bun always share memory; a browser page only when cross-origin isolated.
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  assert.is(threadsSupported(), typeof SharedArrayBuffer === "function" && isolated !== false);
+  const expected = threadsSupported() ? "wasm-simd-threads" : "wasm-simd";
+  assert.is(defaultBackendName(), expected);
   const info = backendInfo();
-  assert.is(info.name, "wasm-simd");
+  assert.is(info.name, expected);
   assert.is(info.simd, true);
+  assert.ok(info.threads >= 1);
+});
+
+load("a page that is not cross-origin isolated falls back to one thread", () => {
+  const global = globalThis as { crossOriginIsolated?: boolean };
+  const before = Object.getOwnPropertyDescriptor(global, "crossOriginIsolated");
+  Object.defineProperty(global, "crossOriginIsolated", { value: false, configurable: true });
+  try {
+    assert.not.ok(threadsSupported());
+    assert.is(defaultBackendName(), "wasm-simd");
+  } finally {
+    if (before) Object.defineProperty(global, "crossOriginIsolated", before);
+    else delete global.crossOriginIsolated;
+  }
+});
+
+load("setBackend takes the thread count; getBackendByName rejects options for other backends", async () => {
+  if (!threadsSupported()) return;
+  const threaded = await ready("wasm-simd-threads", { threads: 2 });
+  assert.is(setBackend("wasm-simd-threads", { threads: 1 }), threaded);
+  assert.is(backendInfo().threads, 1);
+  await ready("wasm-simd-threads", { threads: "auto" });
+  assert.ok(backendInfo().threads >= 1);
+  assert.throws(() => getBackendByName("wasm-simd", { threads: 2 }), /takes no options/);
 });
 
 load("the scalar build has no v128 code and the SIMD build has", () => {

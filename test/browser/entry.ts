@@ -4,7 +4,10 @@
 // (test/harness/suites.ts) after the wasm builds are compiled asynchronously. Results land
 // on window.__pcgraphTestResults.
 //
-//   index.html                      the default backend is SIMD
+//   index.html                      served cross-origin isolated: the default backend is
+//                                   wasm-simd-threads
+//   index.html?isolation=off        served without isolation: backend loading only, whose
+//                                   default must fall back to wasm-simd
 //   index.html?backend=wasm-scalar  setBackend("wasm-scalar") first
 //   &seed=N                         fast-check seed (as FC_SEED in Node)
 import { logText } from "./setup.js";
@@ -48,7 +51,11 @@ async function main(): Promise<BrowserTestResults> {
   await ready("wasm-simd");
   await ready("wasm-scalar");
   let files: SuiteList;
-  if (forced === null) {
+  if (forced === null && params.get("isolation") === "off") {
+    // Not cross-origin isolated: no shared memory, so the default must fall back to wasm-simd.
+    await ready();
+    files = (defaultPage as SuiteList).filter((f) => f.file === "test/backend/load.test.ts");
+  } else if (forced === null) {
     await ready();
     files = defaultPage as SuiteList;
   } else if (forced === "wasm-scalar") {

@@ -74,6 +74,31 @@ test("bad flags and values exit 2 with a message", () => {
   assert.match(command.stderr, "unknown command");
 });
 
+test("info reports the backend's threads; --threads is checked", () => {
+  const two = pcgraph("info", "--threads", "2");
+  assert.is(two.code, 0, two.stderr);
+  assert.match(two.stdout, "backend: wasm-simd-threads");
+  assert.match(two.stdout, "threads: 2 (the main thread and 1 worker started)");
+  assert.match(two.stdout, "runtime supports shared-memory threads: yes");
+  const one = pcgraph("info", "--backend", "wasm-simd");
+  assert.match(one.stdout, "threads: 1");
+  const wrong = pcgraph("info", "--backend", "wasm-simd", "--threads", "2");
+  assert.is(wrong.code, 2);
+  assert.match(wrong.stderr, "--threads applies to the wasm-simd-threads backend");
+  const bad = pcgraph("train", "--threads", "0");
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, '--threads: expected an integer from 1 to 32 or "auto"');
+});
+
+test("a batch too large for wasm memory is a clear error naming the tensor and the limit", () => {
+  const run = pcgraph("train", "--model", "cnn", "--batch-size", "100000", "--epochs", "1", "--out", join(temp, "huge"));
+  assert.is(run.code, 1, run.stderr);
+  assert.match(run.stderr, /error: tensor \[\d+(,\d+)*\]: wasm-simd-threads: cannot allocate \d+ floats \([\d.]+ [MG]iB\): /);
+  assert.match(run.stderr, /(wasm memory is limited to 4\.00 GiB|one buffer is limited to 1\.00 GiB)/);
+  assert.match(run.stderr, "try a smaller --batch-size");
+  assert.not.match(run.stderr, "unreachable");
+});
+
 test("info reports the backend", () => {
   const { code, stdout } = pcgraph("info");
   assert.is(code, 0);

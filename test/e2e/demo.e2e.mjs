@@ -77,8 +77,10 @@ try {
   await page.goto(`${server.url}?epochs=1&train=8000&batch=64`);
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 30_000 });
   const backend = (await page.textContent("#backend")).trim();
-  check("backend shown on the page", /^wasm-(simd|scalar) \((SIMD|scalar)/.test(backend), backend);
-  check("Chromium gets the SIMD build by default", backend.startsWith("wasm-simd (SIMD"), backend);
+  check("backend shown on the page", /^wasm-(simd|scalar)(-threads)? \((SIMD|scalar)/.test(backend), backend);
+  check("the demo server makes the page cross-origin isolated", await page.evaluate(() => globalThis.crossOriginIsolated === true));
+  check("Chromium gets the threaded SIMD build by default, and the page says how many threads",
+    /^wasm-simd-threads \(SIMD, float32, \d+ threads?\)$/.test(backend), backend);
   const dataset = (await page.textContent("#dataset")).trim();
   check("digits loaded and split", /10,000 bundled MNIST digits: 8,000 train \/ 2,000 test/.test(dataset), dataset);
 
@@ -285,6 +287,21 @@ try {
     Number.parseFloat(scalarAccuracy) >= 85 && scalarRows.length === 4 && scalarRows.every((r) => Number(r[2]) <= 1e-4),
     `${scalarAccuracy}; ${scalarRows.map((r) => r[2]).join(", ")}; ${(await scalar.textContent("#status")).trim()}`);
   await scalar.close();
+
+  // Served without COOP/COEP the page is not cross-origin isolated: one thread, and it says so.
+  const plainServer = await serve(outDir, { port: 0, isolation: false });
+  try {
+    const plain = await browser.newPage();
+    await plain.goto(`${plainServer.url}?epochs=1`);
+    await plain.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 30_000 });
+    const plainBackend = (await plain.textContent("#backend")).trim();
+    const plainNote = (await plain.textContent("#backend-switch")).trim();
+    check("without isolation the demo falls back to wasm-simd and says why",
+      plainBackend.startsWith("wasm-simd (SIMD") && plainNote.includes("not cross-origin isolated"), `${plainBackend}; ${plainNote}`);
+    await plain.close();
+  } finally {
+    await plainServer.close();
+  }
 
   // Negative control: trained with plain IL the same panel must flag a difference, so the
   // zeros above are a measurement, not a panel that cannot show anything else.

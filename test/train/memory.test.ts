@@ -2,6 +2,8 @@
 // wasm memory stops growing.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { createBackend } from "../../src/backend/load.js";
+import type { ThreadedBackend } from "../../src/backend/threaded.js";
 import { GraphBuilder } from "../../src/graph/builder.js";
 import type { Graph } from "../../src/graph/graph.js";
 import { randomBatch } from "../../src/pc/random-graph.js";
@@ -53,5 +55,40 @@ for (const [name, make] of models())
       releaseScratch();
       assert.is(memory().numTensors, initial, "everything freed");
     });
+
+flat("10,000 threaded training steps keep flat memory and the same workers", async () => {
+  releaseScratch();
+  const initial = memory().numTensors;
+  // A backend of its own that splits every kernel between the calling thread and one worker.
+  const backend = createBackend("wasm-simd-threads", { threads: 2, parallelThreshold: 0 }) as ThreadedBackend;
+  await backend.whenStarted();
+  const g = new GraphBuilder();
+  const x = g.input([12], "x");
+  const graph = g.build({ output: g.dense(g.tanh(g.dense(x, 16)), 3), loss: "softmaxCrossEntropy", seed: 2, backend });
+  const batch = randomBatch(graph, 8, 5);
+  const engine = gradientEngine(graph, "zil");
+  const optimizer = createOptimizer({ kind: "adam", learningRate: 1e-3 });
+  const step = () => optimizer.step(graph, engine.run(batch).gradients);
+  for (let i = 0; i < 5; i++) step();
+  const tensors = memory().numTensors;
+  const reserved = backend.reservedBytes();
+  const jobs = backend.threadInfo().stats.jobs;
+  for (let i = 0; i < 10_000; i++) step();
+  const info = backend.threadInfo();
+  assert.is(memory().numTensors, tensors, "live tensors");
+  assert.is(backend.reservedBytes(), reserved, "wasm memory");
+  assert.equal([info.stats.workers, info.readyWorkers, info.stats.workersStarted], [1, 1, 1], "one worker, started once");
+  assert.ok(info.stats.jobs - jobs >= 10_000 * 10, `kernels shared with the worker: ${info.stats.jobs - jobs}`);
+  // How many blocks the worker takes depends on how often the OS runs it; it takes some.
+  assert.ok(info.stats.blocksRun[1] > 0, `blocks the worker ran: ${info.stats.blocksRun[1]}`);
+  optimizer.dispose();
+  engine.dispose();
+  for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+  graph.dispose();
+  releaseScratch();
+  assert.is(memory().numTensors, initial, "everything freed");
+  backend.dispose();
+  assert.equal([backend.threadInfo().stats.workers, backend.threadInfo().readyWorkers], [0, 0], "workers stopped");
+});
 
 flat.run();

@@ -2,7 +2,7 @@
 import type { Address, Backend } from "../../src/backend/kernels.js";
 import { getBackendByName, type BackendName } from "../../src/backend/load.js";
 
-export const wasmBackends: BackendName[] = ["wasm-simd", "wasm-scalar"];
+export const wasmBackends: BackendName[] = ["wasm-simd", "wasm-simd-threads", "wasm-scalar"];
 export const reference = (): Backend => getBackendByName("reference-f64");
 
 /**

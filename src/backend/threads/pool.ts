@@ -1,0 +1,332 @@
+// A pool of worker threads over one shared WebAssembly.Memory, driven synchronously from the
+// main thread: `run` posts a job (one kernel split into blocks), takes part in it, waits for
+// the blocks the workers claimed and returns. Workers join when they have started; until
+// then, or when one is slow to wake, the main thread claims the remaining blocks itself, so
+// a job never waits for a worker that has not begun it.
+import { KernelError } from "../errors.js";
+import {
+  ARG_COUNT, ARGS, BLOCKS_RUN, BOUNDS, CLAIM, CONTROL_BYTES, COUNT_ARG, controlViews, type ControlViews, DONE, FAILED,
+  failureMessage, MAX_ARGS, MAX_BLOCKS, MAX_WORKERS, OPERATION, runBlocks, SCRATCH_BASE, SCRATCH_STRIDE, SEQUENCE,
+  SHUTDOWN, SPIN_MICROS, STATE, STRIDES, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED, type WorkerStart,
+} from "./protocol.js";
+import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
+
+type Kernel = (...args: number[]) => unknown;
+
+export interface PoolSetup {
+  memory: WebAssembly.Memory;
+  /** Bytes of the kernels module every worker instantiates. */
+  kernels: Uint8Array<ArrayBuffer>;
+  /** The main thread's own instance of that module. */
+  mainKernels: WebAssembly.Exports;
+  /** The worker script (protocol.ts with its bootstrap). */
+  workerSource: string;
+  /** Export names, indexed by operation number. */
+  operations: readonly string[];
+}
+
+export interface PoolStats {
+  /** Workers started and serving jobs. */
+  readyWorkers: number;
+  /** Workers asked for (started or starting). */
+  workers: number;
+  /** Blocks run per participant since the pool was made: [main thread, worker 1, ...]. */
+  blocksRun: number[];
+  /** Jobs posted to the workers (kernels split into blocks). */
+  jobs: number;
+  /** Workers started since the pool was made (restarts included). */
+  workersStarted: number;
+  /** Why the last worker that failed to start did (undefined when none failed). */
+  startFailure?: string;
+  /** Times splitting was paused because workers were late (a contended machine). */
+  pauses: number;
+  /** Whether idle workers are stopped in this runtime (where they would keep it alive), and now are. */
+  stopsWhenIdle: boolean;
+  parked: boolean;
+}
+
+export class ThreadPool {
+  private readonly views: ControlViews;
+  private readonly mainKernels: Kernel[];
+  private readonly handles: (WorkerHandle | undefined)[] = [];
+  private readonly starting: Promise<void>[] = [];
+  private readonly mainCanBlock = canBlock();
+  private readonly scratchArgs: number[] = [];
+  /** How long idle workers may poll (0 when threads outnumber cores). */
+  private spinMicros = 0;
+  /** Moving share of recent jobs in which the caller waited long for a worker (see adapt). */
+  private contention = 0;
+  /** Kernel calls left to run unsplit after contention, and the next such pause. */
+  private pausedCalls = 0;
+  private pause = 16;
+  private pauses = 0;
+  /** Whether contention pauses splitting (off: every call the backend hands over is split). */
+  adaptive = true;
+  /** Time of the last job, and whether an idle check is scheduled (see parkWhenIdle). */
+  private lastJob = 0;
+  private idleCheck = false;
+  private stopsWhenIdle = false;
+  /** Workers stopped after idling where they would keep the process alive; restarted on demand. */
+  private parked = 0;
+  /**
+   * Whether the calling thread computes blocks too (it always does while no worker is ready).
+   * Off, every block runs in a worker: for tests of what workers compute, and diagnostics.
+   */
+  callerTakesBlocks = true;
+  private wanted = 0;
+  private jobs = 0;
+  private workersStarted = 0;
+  private startFailure: string | undefined;
+  private disposed = false;
+
+  constructor(private readonly setup: PoolSetup) {
+    this.views = controlViews(new SharedArrayBuffer(CONTROL_BYTES));
+    this.mainKernels = setup.operations.map((name) => setup.mainKernels[name] as Kernel);
+  }
+
+  /**
+   * Where a running worker keeps the process alive (Deno) or holds a page's threads (browsers),
+   * workers idle for this long are stopped, so that a script whose work is done exits by
+   * itself; the next large kernel starts them again (it runs on the calling thread meanwhile).
+   */
+  static readonly IDLE_MS = 1000;
+
+  /** True when the workers were stopped for idling: call wake() before splitting. */
+  get isParked(): boolean {
+    return this.parked > 0;
+  }
+
+  /** Starts the workers stopped for idling again (they join as they come up). */
+  wake(): void {
+    if (this.parked === 0 || this.disposed) return;
+    const workers = this.parked;
+    this.parked = 0;
+    void this.resize(workers, this.spinMicros);
+  }
+
+  private scheduleIdleCheck(): void {
+    if (this.idleCheck || this.disposed) return;
+    this.idleCheck = true;
+    const check = (): void => {
+      this.idleCheck = false;
+      if (this.disposed || this.wanted === 0) return;
+      const idle = performance.now() - this.lastJob;
+      if (idle < ThreadPool.IDLE_MS) {
+        this.idleCheck = true;
+        unreferencedTimeout(check, ThreadPool.IDLE_MS - idle + 1);
+        return;
+      }
+      this.parked = this.wanted;
+      while (this.wanted > 0) this.stopWorker(--this.wanted);
+    };
+    unreferencedTimeout(check, ThreadPool.IDLE_MS);
+  }
+
+  /** Workers started and serving jobs now; with the main thread they split each job. */
+  get readyWorkers(): number {
+    let ready = 0;
+    for (let w = 0; w < this.wanted; w++) if (Atomics.load(this.views.ints, STATE + w) === WORKER_READY) ready++;
+    return ready;
+  }
+
+  get workerCount(): number {
+    return this.wanted;
+  }
+
+  /**
+   * Grows or shrinks the pool to `workers` workers (besides the main thread). Idle workers poll
+   * for `spinMicros` before they sleep (0 when threads outnumber cores, where polling would
+   * take the core a working thread needs).
+   */
+  resize(workers: number, spinMicros: number): Promise<void> {
+    if (this.disposed) throw new KernelError("the thread pool was disposed", "resize", "main thread");
+    workers = Math.max(0, Math.min(MAX_WORKERS, Math.floor(workers)));
+    this.spinMicros = spinMicros;
+    Atomics.store(this.views.ints, SPIN_MICROS, spinMicros);
+    while (this.wanted > workers) this.stopWorker(--this.wanted);
+    while (this.wanted < workers) this.startWorker(this.wanted++);
+    return this.whenStarted();
+  }
+
+  /** Resolves once every worker asked for has started (or failed to start). */
+  async whenStarted(): Promise<void> {
+    await Promise.all(this.starting.slice(0, this.wanted));
+  }
+
+  private startWorker(index: number): void {
+    const { ints } = this.views;
+    this.workersStarted++;
+    Atomics.store(ints, STATE + index, WORKER_STARTING);
+    const fail = (reason: unknown): void => {
+      this.startFailure = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+      Atomics.store(ints, STATE + index, WORKER_FAILED);
+      Atomics.notify(ints, STATE + index);
+    };
+    const message: WorkerStart = {
+      index,
+      memory: this.setup.memory,
+      kernels: this.setup.kernels,
+      control: this.views.ints.buffer as SharedArrayBuffer,
+      operations: [...this.setup.operations],
+    };
+    this.starting[index] = spawnWorker(this.setup.workerSource, fail)
+      .then((handle) => {
+        if (this.disposed || index >= this.wanted) {
+          handle.terminate();
+          return;
+        }
+        this.handles[index] = handle;
+        if (!handle.unreferenced) {
+          this.stopsWhenIdle = true;
+          this.lastJob = performance.now();
+          this.scheduleIdleCheck();
+        }
+        handle.post(message);
+        return this.untilSettled(index);
+      })
+      .catch(fail);
+  }
+
+  /** Waits (without blocking the event loop) until worker `index` is ready, failed or stopped. */
+  private async untilSettled(index: number): Promise<void> {
+    const { ints } = this.views;
+    for (let delay = 1; Atomics.load(ints, STATE + index) === WORKER_STARTING; delay = Math.min(delay * 2, 50)) {
+      if (this.disposed || index >= this.wanted) return;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    // A worker that could not instantiate the kernels left its reason in the control block.
+    if (Atomics.load(ints, STATE + index) === WORKER_FAILED && Atomics.load(ints, FAILED) === index + 2)
+      this.startFailure ??= failureMessage(this.views);
+  }
+
+  private stopWorker(index: number): void {
+    // Marked STOPPED and woken, the worker leaves its loop and its thread ends by itself;
+    // terminate() then ends it at once where the runtime can.
+    const { ints } = this.views;
+    Atomics.store(ints, STATE + index, WORKER_STOPPED);
+    Atomics.add(ints, SEQUENCE, 1);
+    Atomics.notify(ints, SEQUENCE);
+    this.handles[index]?.terminate();
+    this.handles[index] = undefined;
+  }
+
+  /**
+   * Runs operation `op` as a range job: block b calls the kernel with `args`, then
+   * bounds[b], bounds[b + 1] and this participant's scratch (scratchBase + p * scratchStride).
+   */
+  runRange(kernel: string, op: number, args: ArrayLike<number>, bounds: ArrayLike<number>, scratchBase: number,
+    scratchStride: number): void {
+    const { floats } = this.views;
+    floats[SCRATCH_BASE] = scratchBase;
+    floats[SCRATCH_STRIDE] = scratchStride;
+    this.run(kernel, op, args, -1, bounds);
+  }
+
+  /**
+   * Runs operation `op` as an affine job: block b calls the kernel with args[i] + start *
+   * strides[i] and args[countArg] = end - start, for [start, end) = [bounds[b], bounds[b + 1]).
+   */
+  runAffine(kernel: string, op: number, args: ArrayLike<number>, strides: ArrayLike<number>, countArg: number,
+    bounds: ArrayLike<number>): void {
+    const { floats } = this.views;
+    for (let i = 0; i < args.length; i++) floats[STRIDES + i] = strides[i];
+    this.run(kernel, op, args, countArg, bounds);
+  }
+
+  private run(kernel: string, op: number, args: ArrayLike<number>, countArg: number, bounds: ArrayLike<number>): void {
+    if (this.disposed) throw new KernelError(`${kernel}: the thread pool was disposed`, kernel, "main thread");
+    const blocks = bounds.length - 1;
+    if (blocks < 1 || blocks > MAX_BLOCKS || args.length > MAX_ARGS)
+      throw new KernelError(`${kernel}: ${blocks} blocks and ${args.length} arguments exceed the job format`, kernel, "main thread");
+    const { ints, floats } = this.views;
+    ints[OPERATION] = op;
+    ints[ARG_COUNT] = args.length;
+    ints[COUNT_ARG] = countArg;
+    for (let i = 0; i < args.length; i++) floats[ARGS + i] = args[i];
+    for (let b = 0; b <= blocks; b++) ints[BOUNDS + b] = bounds[b];
+    Atomics.store(ints, DONE, 0);
+    Atomics.store(ints, FAILED, 0);
+    // Publishing the claim word makes the job visible; the sequence wakes sleeping workers.
+    Atomics.store(ints, CLAIM, blocks << 10);
+    if (this.wanted > 0) {
+      this.jobs++;
+      Atomics.add(ints, SEQUENCE, 1);
+      Atomics.notify(ints, SEQUENCE);
+    }
+    const started = performance.now();
+    const ran = this.callerTakesBlocks || this.readyWorkers === 0 ? runBlocks(this.views, this.mainKernels, 0, this.scratchArgs) : 0;
+    const worked = performance.now();
+    this.waitForBlocks(blocks);
+    this.lastJob = performance.now();
+    if (this.adaptive && this.readyWorkers > 0 && ran > 0) this.adapt(this.lastJob - started, worked - started, ran, blocks);
+    const failed = Atomics.load(ints, FAILED);
+    if (failed !== 0) {
+      const thread = failed === 1 ? "main thread" : `worker ${failed - 1}`;
+      throw new KernelError(`${kernel} failed in the ${thread}: ${failureMessage(this.views)}`, kernel, thread);
+    }
+  }
+
+  /**
+   * Whether to split the next kernel call: false while paused after contention. A split pays
+   * only while the workers get a core when they need one. On a machine whose other processes
+   * take the cores, a worker that has claimed a block can be preempted in the middle of it, and
+   * the caller must wait a whole scheduling slice for it: measured, that made split kernels up
+   * to 2x slower than one thread. So the pool checks each split call against what it would
+   * have taken on one thread, judged from the caller's own blocks; when recent splits did not
+   * help, it runs the next `pause` calls on one thread, doubling the pause each time the next
+   * split does not help either, and starting over after a run of splits that do.
+   */
+  splitAllowed(): boolean {
+    if (this.pausedCalls === 0) return true;
+    this.pausedCalls--;
+    return false;
+  }
+
+  private adapt(totalMs: number, workedMs: number, ran: number, blocks: number): void {
+    // The caller's own blocks show what the whole call would have taken on one thread
+    // (blocks / ran times as long): a split that did not beat that by 10% did not help.
+    const late = ran === blocks || totalMs > 0.9 * workedMs * (blocks / ran);
+    this.contention = 0.8 * this.contention + (late ? 0.2 : 0);
+    if (this.contention > 0.3) {
+      this.pausedCalls = this.pause;
+      this.pause = Math.min(2 * this.pause, 4096);
+      this.pauses++;
+      this.contention = 0.2; // one more late job after the pause pauses again, for longer
+    } else if (!late && this.contention < 0.05) {
+      this.pause = 16;
+    }
+  }
+
+  /** Until every block is done: polls briefly (blocks are short), then sleeps where allowed. */
+  private waitForBlocks(blocks: number): void {
+    const { ints } = this.views;
+    let done = Atomics.load(ints, DONE);
+    if (done === blocks) return;
+    const pollUntil = performance.now() + (this.spinMicros > 0 ? 200 : 30) / 1000;
+    while (done !== blocks) {
+      if (this.mainCanBlock && performance.now() > pollUntil) Atomics.wait(ints, DONE, done, 100);
+      done = Atomics.load(ints, DONE);
+    }
+  }
+
+  stats(): PoolStats {
+    const blocksRun: number[] = [];
+    for (let p = 0; p <= this.wanted; p++) blocksRun.push(this.views.ints[BLOCKS_RUN + p]);
+    return {
+      readyWorkers: this.readyWorkers, workers: this.wanted, blocksRun, jobs: this.jobs, workersStarted: this.workersStarted,
+      startFailure: this.startFailure, pauses: this.pauses, stopsWhenIdle: this.stopsWhenIdle, parked: this.parked > 0,
+    };
+  }
+
+  /** Stops every worker; a Node process then exits by itself. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const { ints } = this.views;
+    Atomics.store(ints, SHUTDOWN, 1);
+    Atomics.add(ints, SEQUENCE, 1);
+    Atomics.notify(ints, SEQUENCE);
+    for (let w = 0; w < this.wanted; w++) this.stopWorker(w);
+    this.wanted = 0;
+  }
+}

@@ -1,0 +1,181 @@
+// The job protocol between the main thread and the workers of a thread pool, and the block
+// loop every participant runs. This file is also the body of each worker: the build
+// (scripts/build-wasm.mjs) compiles it, with the bootstrap of worker-main.ts, into one plain
+// script, so it imports nothing and touches no global but WebAssembly, Atomics and performance.
+//
+// One SharedArrayBuffer holds the control block:
+//   ints   (Int32Array)   the words below, per-participant words, and block boundaries
+//   floats (Float64Array) the arguments of the current job and, for affine jobs, the byte
+//                         stride per unit of each argument
+// A job is a list of blocks; any participant claims the next block with one compareExchange
+// on CLAIM = (blockCount << 10) | nextBlock and reads the job only after a successful claim.
+// The main thread rewrites a job only after every block of the previous one is done, so a
+// claimed block always sees the arguments of its own job.
+
+export const SEQUENCE = 0; // bumped once per job; idle workers wait on it
+export const CLAIM = 1; // (blockCount << 10) | nextBlock
+export const DONE = 2; // blocks of the current job finished (successfully or not)
+export const FAILED = 3; // 0, or 1 + the participant whose block threw first
+export const OPERATION = 4; // index into the operation list
+export const ARG_COUNT = 5;
+export const COUNT_ARG = 6; // affine jobs: the argument replaced by the block's unit count; -1: range job
+export const SHUTDOWN = 7; // 1: workers leave their loop
+export const SPIN_MICROS = 8; // how long a worker polls for the next job before it sleeps
+export const MESSAGE_LENGTH = 9; // characters of the first failure's message
+export const STATE = 16; // STATE + w: worker w's state (below)
+export const BLOCKS_RUN = 48; // BLOCKS_RUN + p: blocks run by participant p (0 = main thread)
+export const BOUNDS = 96; // BOUNDS + b: first unit of block b; BOUNDS + blockCount: end
+export const MAX_BLOCKS = 64;
+export const MAX_WORKERS = 31;
+export const MESSAGE_CHARS = 400;
+const MESSAGE_OFFSET_BYTES = (BOUNDS + MAX_BLOCKS + 1) * 4;
+// Float64 slots: SCRATCH_BASE and SCRATCH_STRIDE (range jobs: participant p's scratch is
+// base + p * stride), then the arguments, then (affine jobs) their strides.
+export const FLOATS_OFFSET_BYTES = (MESSAGE_OFFSET_BYTES + MESSAGE_CHARS * 2 + 7) & ~7;
+export const SCRATCH_BASE = 0;
+export const SCRATCH_STRIDE = 1;
+export const ARGS = 2;
+export const MAX_ARGS = 32;
+export const STRIDES = ARGS + MAX_ARGS;
+export const CONTROL_BYTES = FLOATS_OFFSET_BYTES + (STRIDES + MAX_ARGS) * 8;
+
+export const WORKER_STARTING = 0;
+export const WORKER_READY = 1;
+export const WORKER_FAILED = 2;
+export const WORKER_STOPPED = 3;
+
+/** What a worker is sent once, to start. */
+export interface WorkerStart {
+  index: number; // worker index w; it is participant w + 1
+  memory: WebAssembly.Memory;
+  kernels: Uint8Array<ArrayBuffer>; // the threads-kernels module's bytes
+  control: SharedArrayBuffer;
+  operations: string[]; // export names, by operation index
+}
+
+export interface ControlViews {
+  ints: Int32Array;
+  floats: Float64Array;
+  message: Uint16Array;
+}
+
+export function controlViews(control: SharedArrayBuffer): ControlViews {
+  return {
+    ints: new Int32Array(control, 0, BOUNDS + MAX_BLOCKS + 1),
+    floats: new Float64Array(control, FLOATS_OFFSET_BYTES, STRIDES + MAX_ARGS),
+    message: new Uint16Array(control, MESSAGE_OFFSET_BYTES, MESSAGE_CHARS),
+  };
+}
+
+type Kernel = (...args: number[]) => unknown;
+
+/**
+ * Claims and runs blocks of the current job until none is left; returns how many this
+ * participant ran. A block that throws is recorded (the first failure's participant and
+ * message) and still counts as done, so nobody waits for it.
+ */
+export function runBlocks(views: ControlViews, kernels: Kernel[], participant: number, scratchArgs: number[]): number {
+  const { ints, floats } = views;
+  let ran = 0;
+  for (;;) {
+    const claim = Atomics.load(ints, CLAIM);
+    const next = claim & 1023;
+    const count = claim >>> 10;
+    if (next >= count) return ran;
+    if (Atomics.compareExchange(ints, CLAIM, claim, claim + 1) !== claim) continue;
+    try {
+      runBlock(views, kernels, participant, next, scratchArgs);
+    } catch (error) {
+      recordFailure(views, participant, error);
+    }
+    ran++;
+    ints[BLOCKS_RUN + participant]++;
+    if (Atomics.add(ints, DONE, 1) + 1 === count) Atomics.notify(ints, DONE);
+  }
+}
+
+function runBlock(views: ControlViews, kernels: Kernel[], participant: number, block: number, args: number[]): void {
+  const { ints, floats } = views;
+  const argCount = ints[ARG_COUNT];
+  const countArg = ints[COUNT_ARG];
+  const start = ints[BOUNDS + block];
+  const end = ints[BOUNDS + block + 1];
+  args.length = 0;
+  if (countArg < 0) {
+    // Range job: the kernel takes the whole problem, then start, end and this thread's scratch.
+    for (let i = 0; i < argCount; i++) args.push(floats[ARGS + i]);
+    args.push(start, end, floats[SCRATCH_BASE] + participant * floats[SCRATCH_STRIDE]);
+  } else {
+    // Affine job: the same kernel over units [start, end): pointers move by start units.
+    for (let i = 0; i < argCount; i++) args.push(floats[ARGS + i] + start * floats[STRIDES + i]);
+    args[countArg] = end - start;
+  }
+  kernels[ints[OPERATION]](...args);
+}
+
+function recordFailure(views: ControlViews, participant: number, error: unknown): void {
+  if (Atomics.compareExchange(views.ints, FAILED, 0, participant + 1) !== 0) return;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const length = Math.min(text.length, MESSAGE_CHARS);
+  for (let i = 0; i < length; i++) views.message[i] = text.charCodeAt(i);
+  Atomics.store(views.ints, MESSAGE_LENGTH, length);
+}
+
+/** The message of the current job's first failure. */
+export function failureMessage(views: ControlViews): string {
+  const length = Atomics.load(views.ints, MESSAGE_LENGTH);
+  return String.fromCharCode(...views.message.subarray(0, length));
+}
+
+/**
+ * Waits until SEQUENCE differs from `seen`: polls for SPIN_MICROS (cheap to wake, and
+ * kernels come back to back during a training step), then sleeps in Atomics.wait, so an idle
+ * pool burns no core.
+ */
+function waitForJob(ints: Int32Array, seen: number): number {
+  const spinUntil = performance.now() + ints[SPIN_MICROS] / 1000;
+  for (;;) {
+    const sequence = Atomics.load(ints, SEQUENCE);
+    if (sequence !== seen) return sequence;
+    if (performance.now() >= spinUntil) Atomics.wait(ints, SEQUENCE, seen);
+  }
+}
+
+/** True once the pool has asked this worker (or every worker) to leave its loop. */
+function stopped(ints: Int32Array, state: number): boolean {
+  return Atomics.load(ints, SHUTDOWN) !== 0 || Atomics.load(ints, state) === WORKER_STOPPED;
+}
+
+/** A worker's whole life: instantiate the kernels, report ready, serve jobs until shutdown. */
+export async function serveJobs(start: WorkerStart): Promise<void> {
+  const views = controlViews(start.control);
+  const { ints } = views;
+  const state = STATE + start.index;
+  let kernels: Kernel[];
+  try {
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(start.kernels), { env: { memory: start.memory } });
+    kernels = start.operations.map((name) => {
+      const kernel = instance.exports[name];
+      if (typeof kernel !== "function") throw new Error(`the kernels module has no export "${name}"`);
+      return kernel as Kernel;
+    });
+  } catch (error) {
+    recordFailure(views, start.index + 1, error);
+    Atomics.store(ints, state, WORKER_FAILED);
+    Atomics.notify(ints, state);
+    return;
+  }
+  Atomics.store(ints, state, WORKER_READY);
+  Atomics.notify(ints, state);
+  const args: number[] = [];
+  let seen = Atomics.load(ints, SEQUENCE);
+  // The pool stops a worker by marking it STOPPED (or setting SHUTDOWN) and bumping SEQUENCE,
+  // so that it leaves this loop and its thread ends (some runtimes cannot end a thread that is
+  // blocked in Atomics.wait).
+  while (!stopped(ints, state)) {
+    runBlocks(views, kernels, start.index + 1, args);
+    seen = waitForJob(ints, seen);
+  }
+  Atomics.store(ints, state, WORKER_STOPPED);
+  Atomics.notify(ints, state);
+}
