@@ -6,7 +6,7 @@ export {
   backendInfo, getBackend, setBackend, ready, simdSupported, threadsSupported, getBackendByName, createBackend, disposeBackends, backendNames,
   type BackendName, type BackendInfo, type BackendOptions,
 } from "./backend/load.js";
-export type { ThreadOptions, ThreadInfo } from "./backend/threaded.js";
+export type { ThreadOptions, ThreadInfo, PoolStats } from "./backend/threaded.js";
 export { Tensor, tensor, empty, full, zeros, ones, memory, tidy, keep, type Shape, type NestedArray, type MemoryInfo, type TensorOptions } from "./tensor.js";
 export { releaseScratch } from "./scratch.js";
 export { Random } from "./random.js";

@@ -11,6 +11,8 @@ import {
 } from "./kernels.js";
 import { InvalidArgumentError } from "./errors.js";
 import { ThreadPool, type PoolStats } from "./threads/pool.js";
+
+export type { PoolStats };
 import { hardwareThreads } from "./threads/spawn.js";
 import {
   blockCount, DEFAULT_PARALLEL_THRESHOLD_NS, ELEMENT_ALIGN, NS_PER_UNIT, OVERSUBSCRIBED_PARALLEL_THRESHOLD_NS, splitUnits,
@@ -40,6 +42,7 @@ interface KernelsExports {
   convBackwardWeightsScratchBytes(...args: number[]): number;
 }
 
+/** The thread count and the size below which kernels stay on the calling thread (`setBackend("wasm-simd-threads", options)`). */
 export interface ThreadOptions {
   /**
    * Threads that share each large kernel, the calling thread included: a number >= 1, or
@@ -54,6 +57,7 @@ export interface ThreadOptions {
   parallelThreshold?: number;
 }
 
+/** What the threaded backend reports about its threads (`threadInfo()`). */
 export interface ThreadInfo {
   /** Threads asked for, the calling thread included. */
   threads: number;

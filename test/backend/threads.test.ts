@@ -299,8 +299,9 @@ threads("thread options are checked", () => {
   assert.throws(() => createBackend("wasm-simd", { threads: 2 }), /takes no options/);
 });
 
-threads.after(() => {
+threads("dispose stops every pool of this suite", () => {
   for (const [, backend] of variants) backend.dispose();
+  for (const [name, backend] of variants) assert.is(backend.threadInfo().stats.workers, 0, name);
 });
 
 threads.run();

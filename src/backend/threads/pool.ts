@@ -25,6 +25,7 @@ export interface PoolSetup {
   operations: readonly string[];
 }
 
+/** Counters of a thread pool: its workers, the blocks each thread ran, the jobs it shared and its pauses. */
 export interface PoolStats {
   /** Workers started and serving jobs. */
   readyWorkers: number;
