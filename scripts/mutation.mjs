@@ -15,7 +15,8 @@
 //   ... --mutants FILE                        another list (default test/mutation/mutants.json)
 //
 // Before the mutants, the named suites run once unmutated in the copy: they must pass.
-// Mutants of assembly/ rebuild the wasm in the copy; every mutant recompiles dist/ (so the
+// Mutants of assembly/ and of src/backend/threads/ (built into the embedded worker script)
+// rebuild the wasm in the copy; every mutant recompiles dist/ (so the
 // CLI suites see it, and a change that does not type-check is reported as such).
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -58,6 +59,9 @@ function loadMutants() {
 }
 
 const count = (text, part) => text.split(part).length - 1;
+
+/** Sources built into the generated wasm module: the kernels, and the worker script's protocol. */
+const rebuildsWasm = (m) => m.file.startsWith("assembly/") || m.file.startsWith("src/backend/threads/");
 
 /** null when the mutant's text occurs exactly once in its file; otherwise why not. */
 function targetProblem(m, base) {
@@ -179,7 +183,7 @@ try {
       try {
         if (count(original, m.find) !== 1) throw Object.assign(new Error(targetProblem(m, dir)), { mutationError: true });
         writeFileSync(file, original.replace(m.find, () => m.replace));
-        if (m.file.startsWith("assembly/")) {
+        if (rebuildsWasm(m)) {
           const built = await buildWasm(dir);
           if (built.code !== 0) throw Object.assign(new Error(`does not compile: ${built.output.trim().split("\n").slice(0, 3).join(" | ")}`), { mutationError: true });
         }
@@ -202,7 +206,7 @@ try {
         result.detail = error.mutationError ? error.message : `runner error: ${error.stack ?? error}`;
       } finally {
         writeFileSync(file, original);
-        if (m.file.startsWith("assembly/") && pristineWasm) writeFileSync(join(dir, GENERATED_WASM), pristineWasm);
+        if (rebuildsWasm(m) && pristineWasm) writeFileSync(join(dir, GENERATED_WASM), pristineWasm);
       }
       result.seconds = (performance.now() - t0) / 1000;
       results.set(m.id, result);
