@@ -49,7 +49,8 @@ pkg("the tarball holds only package.json, README, LICENSE, the bin script, compi
   assert.equal(paths.filter((p) => /\.map$|^dist\/(browser-tests|demo)\//.test(p)), [], "source maps, test bundles or demo files");
   for (const required of ["LICENSE", "README.md", "package.json", "bin/pcgraph.js", "dist/index.js", "dist/index.d.ts"])
     assert.ok(paths.includes(required), `${required} ships`);
-  assert.ok(unpackedSize < 2_000_000, `unpacked size ${unpackedSize} bytes`);
+  // A guard well inside the 5 MB consumer-install target: the library, its four wasm modules (twice: Node and browser bundle) and the README.
+  assert.ok(unpackedSize < 2_500_000, `unpacked size ${unpackedSize} bytes`);
   assert.match(readFileSync(join(root, "LICENSE"), "utf8"), /^MIT License/);
   assert.is(manifest.license, "MIT");
 });
