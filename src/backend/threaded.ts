@@ -18,6 +18,7 @@ import {
   blockCount, DEFAULT_PARALLEL_THRESHOLD_NS, ELEMENT_ALIGN, NS_PER_UNIT, OVERSUBSCRIBED_PARALLEL_THRESHOLD_NS, splitUnits,
 } from "./threads/split.js";
 import { WasmBackend, type WasmExports } from "./wasm.js";
+import type { WasmInstanceExports } from "./wasm-memory.js";
 
 /** The kernels module's exports the pool runs, by operation number. */
 const OPERATIONS = [
@@ -131,7 +132,7 @@ export class ThreadedBackend extends WasmBackend {
 
   constructor(
     main: WasmExports,
-    private readonly kernelsInstance: WebAssembly.Exports,
+    private readonly kernelsInstance: WasmInstanceExports,
     private readonly kernelsBytes: Uint8Array<ArrayBuffer>,
     private readonly workerSource: string,
     options: ThreadOptions = {},

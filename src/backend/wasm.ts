@@ -7,10 +7,11 @@
 // Sizes are checked here before they reach wasm, where a byte count of 4 GiB would wrap.
 import { InvalidArgumentError, OutOfMemoryError } from "./errors.js";
 import type { Address, Backend, Conv2dGeometry, Pool2dGeometry } from "./kernels.js";
+import type { WasmMemory } from "./wasm-memory.js";
 
 /** The raw exports of assembly/index.ts. Pointers are byte offsets into `memory`. */
 export interface WasmExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   alloc(bytes: number): number;
   free(ptr: number): void;
   memoryBytes(): number;

@@ -10,15 +10,16 @@ import {
   SHUTDOWN, SPIN_MICROS, STATE, STRIDES, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED, type WorkerStart,
 } from "./protocol.js";
 import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
+import type { WasmInstanceExports, WasmMemory } from "../wasm-memory.js";
 
 type Kernel = (...args: number[]) => unknown;
 
 export interface PoolSetup {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Bytes of the kernels module every worker instantiates. */
   kernels: Uint8Array<ArrayBuffer>;
   /** The main thread's own instance of that module. */
-  mainKernels: WebAssembly.Exports;
+  mainKernels: WasmInstanceExports;
   /** The worker script (protocol.ts with its bootstrap). */
   workerSource: string;
   /** Export names, indexed by operation number. */

@@ -1,7 +1,7 @@
 // The job protocol between the main thread and the workers of a thread pool, and the block
 // loop every participant runs. This file is also the body of each worker: the build
 // (scripts/build-wasm.mjs) compiles it, with the bootstrap of worker-main.ts, into one plain
-// script, so it imports nothing and touches no global but WebAssembly, Atomics and performance.
+// script, so it imports only types and touches no global but WebAssembly, Atomics and performance.
 //
 // One SharedArrayBuffer holds the control block:
 //   ints   (Int32Array)   the words below, per-participant words, and block boundaries
@@ -11,6 +11,7 @@
 // on CLAIM = (blockCount << 10) | nextBlock and reads the job only after a successful claim.
 // The main thread rewrites a job only after every block of the previous one is done, so a
 // claimed block always sees the arguments of its own job.
+import type { WasmMemory } from "../wasm-memory.js";
 
 export const SEQUENCE = 0; // bumped once per job; idle workers wait on it
 export const CLAIM = 1; // (blockCount << 10) | nextBlock
@@ -47,7 +48,7 @@ export const WORKER_STOPPED = 3;
 /** What a worker is sent once, to start. */
 export interface WorkerStart {
   index: number; // worker index w; it is participant w + 1
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   kernels: Uint8Array<ArrayBuffer>; // the threads-kernels module's bytes
   control: SharedArrayBuffer;
   operations: string[]; // export names, by operation index
@@ -153,7 +154,7 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
   const state = STATE + start.index;
   let kernels: Kernel[];
   try {
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(start.kernels), { env: { memory: start.memory } });
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(start.kernels), { env: { memory: start.memory as WebAssembly.Memory } });
     kernels = start.operations.map((name) => {
       const kernel = instance.exports[name];
       if (typeof kernel !== "function") throw new Error(`the kernels module has no export "${name}"`);
