@@ -5,12 +5,15 @@
 // query. Writes the images to docs/images/pcgraph/ and the tables into README.md between
 // the experiment's markers, and prints the same tables. Fixed seeds throughout.
 //
-//   npx tsx experiments/pcgraph.ts [--smoke] [--out DIR] [--no-readme] [--datasets mnist,fashion]
+//   npx tsx experiments/pcgraph.ts [--smoke] [--out DIR] [--no-readme] [--datasets mnist,fashion] [--threads N]
 //
-// Time budget: about 10 minutes on one thread of a 2-core machine (the smoke version: seconds).
+// Runs on one thread (wasm-simd) unless --threads asks for more (wasm-simd-threads), so its
+// times compare with the one-thread anchor. Time budget: about 10 minutes on one thread of a
+// 2-core machine (the smoke version: seconds).
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { getBackend, ready, setBackend, type BackendName } from "../src/backend/load.js";
 import { withShiftedCopies } from "../src/cli/data.js";
 import { layers, sequential } from "../src/graph/builder.js";
 import { fashionMnistAvailable, loadFashionMnist } from "../src/node/fashion-mnist.js";
@@ -256,6 +259,8 @@ export interface ExperimentOptions {
   /** Update README.md between the markers (default: true unless smoke). */
   readme?: boolean;
   datasets?: ("mnist" | "fashion")[];
+  /** Threads to compute on: 1 (default) runs wasm-simd, more run wasm-simd-threads. */
+  threads?: number;
   log?: (line: string) => void;
 }
 
@@ -266,6 +271,20 @@ export interface ExperimentReport {
 }
 
 export async function runPCGraphExperiment(options: ExperimentOptions = {}): Promise<ExperimentReport> {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads: expected an integer >= 1, got ${threads}`);
+  const backend: BackendName = threads === 1 ? "wasm-simd" : "wasm-simd-threads";
+  await ready(backend, threads === 1 ? undefined : { threads });
+  const previous = getBackend().name as BackendName;
+  setBackend(backend, threads === 1 ? undefined : { threads });
+  try {
+    return await runOnDefaultBackend(options, threads === 1 ? "one thread, wasm-simd" : `${threads} threads, wasm-simd-threads`);
+  } finally {
+    setBackend(previous);
+  }
+}
+
+async function runOnDefaultBackend(options: ExperimentOptions, backendText: string): Promise<ExperimentReport> {
   const profile = options.smoke ? smokeProfile : fullProfile;
   const log = options.log ?? ((line: string) => console.log(line));
   const dir = options.out ?? join(root, "docs", "images", "pcgraph");
@@ -275,7 +294,7 @@ export async function runPCGraphExperiment(options: ExperimentOptions = {}): Pro
   const files: string[] = [];
   const report: ExperimentReport["results"] = [];
   const host = hostLine();
-  log(host);
+  log(`${host}; ${backendText}`);
   for (const name of options.datasets ?? ["mnist", "fashion"]) {
     if (name === "fashion" && !fashionMnistAvailable()) {
       log("Fashion-MNIST is not installed (sudo apt-get install dataset-fashion-mnist): skipped");
@@ -322,7 +341,7 @@ export async function runPCGraphExperiment(options: ExperimentOptions = {}): Pro
     log(`\n${md}`);
   }
   const total = (performance.now() - started) / 1000;
-  const markdown = `Measured by \`npm run experiment:pcgraph\` (${total.toFixed(0)} s in all, one thread); ${host.replace(/^host: /, "on ")}. ` +
+  const markdown = `Measured by \`npm run experiment:pcgraph\` (${total.toFixed(0)} s in all, ${backendText}); ${host.replace(/^host: /, "on ")}. ` +
     `Times are wall-clock training times on a shared machine: rerun for your own.\n\n${sections.join("\n\n")}`;
   log(`\nexperiment time: ${total.toFixed(1)} s`);
   if (options.readme ?? !options.smoke) {
@@ -350,5 +369,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     out: value("--out"),
     readme: args.includes("--no-readme") ? false : undefined,
     datasets: value("--datasets")?.split(",") as ("mnist" | "fashion")[] | undefined,
+    threads: value("--threads") === undefined ? undefined : Number(value("--threads")),
   });
 }

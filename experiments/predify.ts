@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeBackend, getBackend } from "../src/backend/load.js";
 import { layers, sequential } from "../src/graph/builder.js";
 import type { Graph } from "../src/graph/graph.js";
 import { loadFashionMnist } from "../src/node/fashion-mnist.js";
@@ -166,7 +167,7 @@ const ratesText = (r: Rates) => `${r.beta} / ${r.lambda} / ${r.alpha}`;
 export function hostDescription(): string {
   const cpus = os.cpus();
   const load = os.loadavg().map((l) => l.toFixed(2)).join(", ");
-  return `${cpus[0]?.model ?? "unknown cpu"}, ${cpus.length} cores, load average ${load}`;
+  return `${cpus[0]?.model ?? "unknown cpu"}, ${cpus.length} cores, load average ${load}; backend ${describeBackend(getBackend())}`;
 }
 
 async function runDataset(name: DatasetName, o: PredifyExperimentOptions): Promise<DatasetResult> {

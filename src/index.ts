@@ -3,7 +3,7 @@
 export * from "./backend/errors.js";
 export type { Address, Backend, Kernels, Activation, Conv2dGeometry, Pool2dGeometry, DType } from "./backend/kernels.js";
 export {
-  backendInfo, getBackend, setBackend, ready, simdSupported, threadsSupported, getBackendByName, createBackend, disposeBackends, backendNames,
+  backendInfo, describeBackend, getBackend, setBackend, ready, simdSupported, threadsSupported, getBackendByName, createBackend, disposeBackends, backendNames,
   type BackendName, type BackendInfo, type BackendOptions,
 } from "./backend/load.js";
 export type { ThreadOptions, ThreadInfo, PoolStats } from "./backend/threaded.js";

@@ -16,7 +16,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ready } from "../../src/backend/load.js";
+import { getBackend, ready } from "../../src/backend/load.js";
 import { fashionMnistAvailable, loadFashionMnist } from "../../src/node/fashion-mnist.js";
 import { writeFileAtomic } from "../../src/node/files.js";
 import { shuffledIndices, subset, trainTestSplit, type Dataset } from "../../src/train/data/dataset.js";
@@ -87,10 +87,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<string> {
     }
     const hidden = o.smoke ? 16 : 256;
     const epochs = o.epochs;
-    o.log(`\n== Part 3: training 784-${hidden}-10 for ${epochs} epochs; ${hostLine()}`);
+    o.log(`\n== Part 3: training 784-${hidden}-10 for ${epochs} epochs; ${hostLine({ backend: getBackend() })}`);
     const result = await runTraining({ datasets, hidden, epochs, batchSize: 32, seed: 1, log: o.log });
     const s = energyBasedSettings;
-    report.push("## Training", "", `${hostLine()} (the load during the run).`, "", result.markdown, "",
+    report.push("## Training", "", `${hostLine({ backend: getBackend() })} (the load during the run).`, "", result.markdown, "",
       `- EqProp and CHL: hard sigmoid, free phase ${s.steps} steps of gamma ${s.gamma}, second phase(s) ${s.secondSteps} steps, EqProp beta ${s.beta}, Adam ${s.learningRate}; ` +
       `classification relaxes ${2 * s.steps} steps and reads the output.`,
       `- nudged PC: the PC energy with the output free and nudged one-sided with beta ${nudgedPCSettings.beta}, ${nudgedPCSettings.steps} steps of gamma ${nudgedPCSettings.gamma}, Adam ${nudgedPCSettings.learningRate}; classification is the feedforward pass.`,

@@ -206,6 +206,13 @@ export interface BackendInfo {
   reservedBytes: number;
 }
 
+/** "wasm-simd-threads (2 threads)", or the name of a single-threaded backend. */
+export function describeBackend(backend: Backend): string {
+  if (!(backend instanceof ThreadedBackend)) return backend.name;
+  const { threads } = backend.threadInfo();
+  return `${backend.name} (${threads} thread${threads === 1 ? "" : "s"})`;
+}
+
 /** Which backend is in use, whether SIMD was chosen and how many threads it uses. */
 export function backendInfo(): BackendInfo {
   const backend = getBackend();

@@ -1,8 +1,8 @@
 // The --backend and --threads flags every computing command shares, and the backend they choose.
 import { backendNames, defaultBackendName, ready, type BackendName } from "../backend/load.js";
-import type { Backend } from "../backend/kernels.js";
-import { ThreadedBackend } from "../backend/threaded.js";
 import { UsageError, type FlagSpec } from "./args.js";
+
+export { describeBackend } from "../backend/load.js";
 
 /** The --backend and --threads flags, shared by every command that computes. */
 export const backendFlags: FlagSpec[] = [
@@ -31,11 +31,4 @@ export async function chooseBackend(flags: Record<string, string | number | bool
     throw new UsageError(`--threads applies to the wasm-simd-threads backend, not ${name}`);
   await ready(name, threads === undefined ? undefined : { threads });
   return name;
-}
-
-/** "wasm-simd-threads (2 threads)", or the name of a single-threaded backend. */
-export function describeBackend(backend: Backend): string {
-  if (!(backend instanceof ThreadedBackend)) return backend.name;
-  const { threads } = backend.threadInfo();
-  return `${backend.name} (${threads} thread${threads === 1 ? "" : "s"})`;
 }
