@@ -40,17 +40,19 @@ export function runKernel(
 /**
  * Largest |actual - expected| / (absTol + relTol * scale[i]) over all entries; <= 1 passes.
  * `scale` defaults to |expected|; pass the magnitudes of the summed terms for dot products.
+ * A non-finite entry passes only when both sides hold the same value (or both NaN): an
+ * infinite tolerance (scale |Infinity|) must not accept any finite value.
  */
 export function worstError(actual: ArrayLike<number>, expected: ArrayLike<number>, relTol: number, absTol: number,
   scale?: ArrayLike<number>): { ratio: number; index: number } {
   let worst = { ratio: 0, index: -1 };
   if (actual.length !== expected.length) return { ratio: Infinity, index: -1 };
   for (let i = 0; i < expected.length; i++) {
+    if (actual[i] === expected[i] || (Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) continue;
     const magnitude = scale ? scale[i] : Math.abs(expected[i]);
     const allowed = absTol + relTol * magnitude;
     const diff = Math.abs(actual[i] - expected[i]);
-    const ratio = Number.isNaN(diff) ? (Number.isNaN(actual[i]) && Number.isNaN(expected[i]) ? 0 : Infinity) : diff / allowed;
-    if (actual[i] === expected[i]) continue;
+    const ratio = Number.isFinite(actual[i]) && Number.isFinite(expected[i]) ? diff / allowed : Infinity;
     if (ratio > worst.ratio) worst = { ratio, index: i };
   }
   return worst;
