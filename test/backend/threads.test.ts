@@ -292,6 +292,28 @@ threads("where running workers would keep the process alive, idle ones stop and 
   backend.dispose();
 });
 
+threads("a split call that had to wake a sleeping worker is not taken for contention", async () => {
+  // The pool stops splitting for a while when workers come late (a busy machine). A worker
+  // idle past its polling window sleeps, and waking it takes tens of microseconds, so a small
+  // call finishes on the calling thread before the worker joins: that is not contention, and
+  // calls spaced out like this must go on being split.
+  const backend = createBackend("wasm-simd-threads", { threads: 2, parallelThreshold: 1 }) as ThreadedBackend;
+  await backend.whenStarted();
+  const n = 1 << 12;
+  const x = backend.alloc(n);
+  backend.fill(n, 1, x);
+  const jobsBefore = backend.threadInfo().stats.jobs;
+  for (let i = 0; i < 12; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    backend.scale(n, 1, x, x);
+  }
+  const { jobs, pauses } = backend.threadInfo().stats;
+  assert.is(jobs - jobsBefore, 12, "every call was split");
+  assert.is(pauses, 0, "no pause");
+  backend.free(x);
+  backend.dispose();
+});
+
 threads("thread options are checked", () => {
   assert.throws(() => one.configure({ threads: 0 }), /threads must be an integer from 1 to 32/);
   assert.throws(() => one.configure({ threads: 2.5 }), /threads must be/);

@@ -14,6 +14,12 @@ import type { WasmInstanceExports, WasmMemory } from "../wasm-memory.js";
 
 type Kernel = (...args: number[]) => unknown;
 
+/**
+ * The longest run of kernel calls kept on one thread after contention: a few training steps,
+ * so a pool that was judged late during a burst of load splits again soon after it ends.
+ */
+const MAX_PAUSE = 256;
+
 export interface PoolSetup {
   memory: WasmMemory;
   /** Bytes of the kernels module every worker instantiates. */
@@ -250,17 +256,20 @@ export class ThreadPool {
     Atomics.store(ints, FAILED, 0);
     // Publishing the claim word makes the job visible; the sequence wakes sleeping workers.
     Atomics.store(ints, CLAIM, blocks << 10);
+    // Workers asleep in Atomics.wait (idle past their polling window) need a wake-up of tens of
+    // microseconds: a job that woke one says nothing about contention (see adapt).
+    let woken = 0;
     if (this.wanted > 0) {
       this.jobs++;
       Atomics.add(ints, SEQUENCE, 1);
-      Atomics.notify(ints, SEQUENCE);
+      woken = Atomics.notify(ints, SEQUENCE);
     }
     const started = performance.now();
     const ran = this.callerTakesBlocks || this.readyWorkers === 0 ? runBlocks(this.views, this.mainKernels, 0, this.scratchArgs) : 0;
     const worked = performance.now();
     this.waitForBlocks(blocks);
     this.lastJob = performance.now();
-    if (this.adaptive && this.readyWorkers > 0 && ran > 0) this.adapt(this.lastJob - started, worked - started, ran, blocks);
+    if (this.adaptive && this.readyWorkers > 0 && ran > 0 && woken === 0) this.adapt(this.lastJob - started, worked - started, ran, blocks);
     const failed = Atomics.load(ints, FAILED);
     if (failed !== 0) {
       const thread = failed === 1 ? "main thread" : `worker ${failed - 1}`;
@@ -275,8 +284,10 @@ export class ThreadPool {
    * the caller must wait a whole scheduling slice for it: measured, that made split kernels up
    * to 2x slower than one thread. So the pool checks each split call against what it would
    * have taken on one thread, judged from the caller's own blocks; when recent splits did not
-   * help, it runs the next `pause` calls on one thread, doubling the pause each time the next
-   * split does not help either, and starting over after a run of splits that do.
+   * help, it runs the next `pause` calls on one thread, doubling the pause (up to MAX_PAUSE
+   * calls) each time the next split does not help either, and starting over after a run of
+   * splits that do. Jobs that had to wake a sleeping worker are not judged: the wake-up, not
+   * contention, made them late.
    */
   splitAllowed(): boolean {
     if (this.pausedCalls === 0) return true;
@@ -291,7 +302,7 @@ export class ThreadPool {
     this.contention = 0.8 * this.contention + (late ? 0.2 : 0);
     if (this.contention > 0.3) {
       this.pausedCalls = this.pause;
-      this.pause = Math.min(2 * this.pause, 4096);
+      this.pause = Math.min(2 * this.pause, MAX_PAUSE);
       this.pauses++;
       this.contention = 0.2; // one more late job after the pause pauses again, for longer
     } else if (!late && this.contention < 0.05) {

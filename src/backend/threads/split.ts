@@ -42,9 +42,12 @@ export const NS_PER_UNIT = {
  * Work below this many estimated nanoseconds on one thread stays on the calling thread:
  * below it the cost of handing blocks to workers (a cache that moves between cores, and a
  * dispatch of about 1 µs while workers poll) eats the gain. `npm run bench:threads` measures
- * the crossover on the machine it runs on.
+ * the crossover on the machine it runs on: on a quiet 2-core AMD EPYC every family gained
+ * 10% or more from 7-13 µs up (README, "Threads"); the default keeps a margin of half again
+ * over the largest, which still leaves a batch-1 layer's matrix-vector products (784x256:
+ * about 13 µs) on one thread.
  */
-export const DEFAULT_PARALLEL_THRESHOLD_NS = 40_000;
+export const DEFAULT_PARALLEL_THRESHOLD_NS = 20_000;
 
 /**
  * The threshold when threads outnumber cores, where workers do not poll: a job then waits for
