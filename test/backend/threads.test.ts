@@ -12,8 +12,10 @@ import type { ThreadedBackend } from "../../src/backend/threaded.js";
 import { ThreadPool } from "../../src/backend/threads/pool.js";
 import {
   ARG_COUNT, ARGS, BOUNDS, CLAIM, CONTROL_BYTES, controlViews, COUNT_ARG, DONE, OPERATION, runBlocks, SCRATCH_BASE,
-  SCRATCH_STRIDE, STRIDES,
+  SCRATCH_STRIDE, STATE, STRIDES, WORKER_FAILED, WORKER_STARTING,
 } from "../../src/backend/threads/protocol.js";
+import { decodeBase64 } from "../../src/backend/base64.js";
+import { threadWorkerSourceBase64 } from "../../src/backend/wasm-binaries.generated.js";
 import { splitUnits } from "../../src/backend/threads/split.js";
 import { awkwardSize, convGeometry, randomArray, seed } from "../arbitraries.js";
 import { runKernel } from "../util/backends.js";
@@ -252,6 +254,32 @@ threads("a trap on the calling thread's block is a KernelError too", async () =>
   assert.instance(error, KernelError);
   assert.match((error as Error).message, /^tanh failed in the (main thread|worker \d+): /);
   two.free(x);
+});
+
+threads("a worker that cannot start does not fail the kernel the calling thread is running, and its reason is kept", async () => {
+  // The worker gets bytes that are no wasm module; its failure lands while the calling thread
+  // runs a job (whose one block waits for that failure): the job succeeds, and the reason is reported.
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const workerSource = new TextDecoder().decode(decodeBase64(threadWorkerSourceBase64));
+  let workerState = () => WORKER_STARTING;
+  const waitForStart = () => {
+    for (const until = performance.now() + 10_000; workerState() === WORKER_STARTING && performance.now() < until; );
+  };
+  const pool = new ThreadPool({ memory, kernels: new Uint8Array([0, 1, 2, 3]), mainKernels: { waitForStart }, workerSource,
+    operations: ["waitForStart"] });
+  const ints = new Int32Array((pool as unknown as { views: { ints: Int32Array } }).views.ints.buffer);
+  workerState = () => Atomics.load(ints, STATE);
+  const starting = pool.resize(1, 0);
+  const handles = (pool as unknown as { handles: unknown[] }).handles;
+  while (handles[0] === undefined) await new Promise((resolve) => setTimeout(resolve, 0));
+  pool.runRange("waitForStart", 0, [], [0, 1], 0, 0);
+  assert.is(workerState(), WORKER_FAILED, "the worker failed during the job");
+  await starting;
+  assert.is(pool.readyWorkers, 0);
+  assert.match(pool.stats().startFailure ?? "", /CompileError/);
+  pool.runRange("waitForStart", 0, [], [0, 1, 2], 0, 0);
+  assert.equal(pool.stats().blocksRun, [3, 0], "the calling thread ran every block");
+  pool.dispose();
 });
 
 threads("dispose stops the workers; the backend goes on, on one thread, and can start them again", async () => {

@@ -7,7 +7,7 @@ import { KernelError } from "../errors.js";
 import {
   ARG_COUNT, ARGS, BLOCKS_RUN, BOUNDS, CLAIM, CONTROL_BYTES, COUNT_ARG, controlViews, type ControlViews, DONE, FAILED,
   failureMessage, MAX_ARGS, MAX_BLOCKS, MAX_WORKERS, OPERATION, runBlocks, SCRATCH_BASE, SCRATCH_STRIDE, SEQUENCE,
-  SHUTDOWN, SPIN_MICROS, STATE, STRIDES, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED, type WorkerStart,
+  SHUTDOWN, SPIN_MICROS, STATE, STRIDES, takeStartFailure, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED, type WorkerStart,
 } from "./protocol.js";
 import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
 import type { WasmInstanceExports, WasmMemory } from "../wasm-memory.js";
@@ -203,8 +203,10 @@ export class ThreadPool {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     // A worker that could not instantiate the kernels left its reason in the control block.
-    if (Atomics.load(ints, STATE + index) === WORKER_FAILED && Atomics.load(ints, FAILED) === index + 2)
-      this.startFailure ??= failureMessage(this.views);
+    if (Atomics.load(ints, STATE + index) === WORKER_FAILED) {
+      const reason = takeStartFailure(this.views, index);
+      if (reason !== undefined) this.startFailure ??= reason;
+    }
   }
 
   private stopWorker(index: number): void {

@@ -23,6 +23,10 @@ export const COUNT_ARG = 6; // affine jobs: the argument replaced by the block's
 export const SHUTDOWN = 7; // 1: workers leave their loop
 export const SPIN_MICROS = 8; // how long a worker polls for the next job before it sleeps
 export const MESSAGE_LENGTH = 9; // characters of the first failure's message
+// A worker that cannot start reports it apart from jobs: a job running meanwhile must not
+// take that failure for its own, nor clear it before the pool has read it.
+export const START_FAILED = 10; // 0, or 1 + the participant that could not start (cleared once read)
+export const START_MESSAGE_LENGTH = 11; // characters of its reason
 export const STATE = 16; // STATE + w: worker w's state (below)
 export const BLOCKS_RUN = 48; // BLOCKS_RUN + p: blocks run by participant p (0 = main thread)
 export const BOUNDS = 96; // BOUNDS + b: first unit of block b; BOUNDS + blockCount: end
@@ -30,9 +34,10 @@ export const MAX_BLOCKS = 64;
 export const MAX_WORKERS = 31;
 export const MESSAGE_CHARS = 400;
 const MESSAGE_OFFSET_BYTES = (BOUNDS + MAX_BLOCKS + 1) * 4;
+const START_MESSAGE_OFFSET_BYTES = MESSAGE_OFFSET_BYTES + MESSAGE_CHARS * 2;
 // Float64 slots: SCRATCH_BASE and SCRATCH_STRIDE (range jobs: participant p's scratch is
 // base + p * stride), then the arguments, then (affine jobs) their strides.
-export const FLOATS_OFFSET_BYTES = (MESSAGE_OFFSET_BYTES + MESSAGE_CHARS * 2 + 7) & ~7;
+export const FLOATS_OFFSET_BYTES = (START_MESSAGE_OFFSET_BYTES + MESSAGE_CHARS * 2 + 7) & ~7;
 export const SCRATCH_BASE = 0;
 export const SCRATCH_STRIDE = 1;
 export const ARGS = 2;
@@ -58,6 +63,7 @@ export interface ControlViews {
   ints: Int32Array;
   floats: Float64Array;
   message: Uint16Array;
+  startMessage: Uint16Array;
 }
 
 export function controlViews(control: SharedArrayBuffer): ControlViews {
@@ -65,6 +71,7 @@ export function controlViews(control: SharedArrayBuffer): ControlViews {
     ints: new Int32Array(control, 0, BOUNDS + MAX_BLOCKS + 1),
     floats: new Float64Array(control, FLOATS_OFFSET_BYTES, STRIDES + MAX_ARGS),
     message: new Uint16Array(control, MESSAGE_OFFSET_BYTES, MESSAGE_CHARS),
+    startMessage: new Uint16Array(control, START_MESSAGE_OFFSET_BYTES, MESSAGE_CHARS),
   };
 }
 
@@ -114,18 +121,37 @@ function runBlock(views: ControlViews, kernels: Kernel[], participant: number, b
   kernels[ints[OPERATION]](...args);
 }
 
-function recordFailure(views: ControlViews, participant: number, error: unknown): void {
-  if (Atomics.compareExchange(views.ints, FAILED, 0, participant + 1) !== 0) return;
+/** Records a failure in `word` (FAILED or START_FAILED) and its message, unless one is recorded already. */
+function recordFailure(views: ControlViews, participant: number, error: unknown, word = FAILED): void {
+  const { ints } = views;
+  const [lengthWord, message] = word === FAILED ? [MESSAGE_LENGTH, views.message] : [START_MESSAGE_LENGTH, views.startMessage];
+  // A job's failure is read once every block is done, so it is claimed with its final value;
+  // a start failure is read at any time, so it names the worker only once its message is whole.
+  if (Atomics.compareExchange(ints, word, 0, word === FAILED ? participant + 1 : -1) !== 0) return;
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const length = Math.min(text.length, MESSAGE_CHARS);
-  for (let i = 0; i < length; i++) views.message[i] = text.charCodeAt(i);
-  Atomics.store(views.ints, MESSAGE_LENGTH, length);
+  for (let i = 0; i < length; i++) message[i] = text.charCodeAt(i);
+  Atomics.store(ints, lengthWord, length);
+  if (word === START_FAILED) Atomics.store(ints, START_FAILED, participant + 1);
 }
 
 /** The message of the current job's first failure. */
 export function failureMessage(views: ControlViews): string {
   const length = Atomics.load(views.ints, MESSAGE_LENGTH);
   return String.fromCharCode(...views.message.subarray(0, length));
+}
+
+/**
+ * Why worker `index` could not start, when it is the one START_FAILED names (then cleared,
+ * so that a later start that fails reports too); undefined otherwise.
+ */
+export function takeStartFailure(views: ControlViews, index: number): string | undefined {
+  const { ints } = views;
+  if (Atomics.load(ints, START_FAILED) !== index + 2) return undefined;
+  const length = Atomics.load(ints, START_MESSAGE_LENGTH);
+  const text = String.fromCharCode(...views.startMessage.subarray(0, length));
+  Atomics.store(ints, START_FAILED, 0);
+  return text;
 }
 
 /**
@@ -161,7 +187,7 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
       return kernel as Kernel;
     });
   } catch (error) {
-    recordFailure(views, start.index + 1, error);
+    recordFailure(views, start.index + 1, error, START_FAILED);
     Atomics.store(ints, state, WORKER_FAILED);
     Atomics.notify(ints, state);
     return;
