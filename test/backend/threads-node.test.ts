@@ -8,6 +8,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createBackend } from "../../src/backend/load.js";
 import type { ThreadedBackend } from "../../src/backend/threaded.js";
+import { ThreadPool } from "../../src/backend/threads/pool.js";
 
 const os = suite("threads in a Node process");
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -74,6 +75,47 @@ os("dispose gives the worker threads back to the OS", async () => {
   backend.dispose();
   for (let i = 0; i < 100 && osThreads() > baseline; i++) await sleep(20);
   assert.is(osThreads(), baseline, "threads after dispose");
+});
+
+os("a thread count set while idle workers are stopped (where they would keep the process alive) is the one that runs", async () => {
+  // Deno's workers have no unref: the pool stops idle ones and starts them again on demand.
+  // A web-style Worker without unref over worker_threads stands in for Deno's here.
+  const { Worker: NodeWorker } = await import("node:worker_threads");
+  const { threadWorkerSourceBase64 } = await import("../../src/backend/wasm-binaries.generated.js");
+  const source = Buffer.from(threadWorkerSourceBase64, "base64").toString("utf8");
+  class ReferencedWorker {
+    onerror: ((event: { message?: string }) => void) | null = null;
+    private readonly worker = new NodeWorker(source, { eval: true, execArgv: [] });
+    constructor() {
+      this.worker.on("error", (error: Error) => this.onerror?.({ message: error.message }));
+    }
+    postMessage(message: unknown): void {
+      this.worker.postMessage(message);
+    }
+    terminate(): void {
+      void this.worker.terminate();
+    }
+  }
+  const global = globalThis as { Worker?: unknown };
+  const saved = global.Worker;
+  global.Worker = ReferencedWorker;
+  const backend = createBackend("wasm-simd-threads", { threads: 2, parallelThreshold: 0 }) as ThreadedBackend;
+  try {
+    await backend.whenStarted();
+    assert.ok(backend.threadInfo().stats.stopsWhenIdle, "the stand-in keeps the process alive, so idle workers stop");
+    await sleep(ThreadPool.IDLE_MS + 400);
+    assert.ok(backend.threadInfo().stats.parked, "idle workers stopped");
+    await backend.configure({ threads: 3 });
+    const n = 1 << 12;
+    const x = backend.alloc(n);
+    backend.fill(n, 1, x);
+    await backend.whenStarted();
+    assert.equal([backend.threadInfo().stats.workers, backend.threadInfo().readyWorkers], [2, 2], "workers of three threads");
+    backend.free(x);
+  } finally {
+    backend.dispose();
+    global.Worker = saved;
+  }
 });
 
 os("the embedded worker script is the current build of src/backend/threads", async () => {

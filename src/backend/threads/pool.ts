@@ -149,6 +149,8 @@ export class ThreadPool {
   resize(workers: number, spinMicros: number): Promise<void> {
     if (this.disposed) throw new KernelError("the thread pool was disposed", "resize", "main thread");
     workers = Math.max(0, Math.min(MAX_WORKERS, Math.floor(workers)));
+    // The count asked for now replaces that of workers stopped for idling (wake() would restore it).
+    this.parked = 0;
     this.spinMicros = spinMicros;
     Atomics.store(this.views.ints, SPIN_MICROS, spinMicros);
     while (this.wanted > workers) this.stopWorker(--this.wanted);
