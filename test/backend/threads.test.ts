@@ -281,7 +281,7 @@ threads("a worker that cannot start does not fail the kernel the calling thread 
   }
   await starting;
   assert.is(pool.readyWorkers, 0);
-  assert.match(pool.stats().startFailure ?? "", /CompileError/);
+  assert.match(pool.stats().startFailure ?? "", /CompileError/, `start failure: ${JSON.stringify(pool.stats().startFailure)}`);
   const [callerBlocks] = pool.stats().blocksRun;
   pool.runRange("waitForStart", 0, [], [0, 1, 2], 0, 0);
   assert.equal(pool.stats().blocksRun, [callerBlocks + 2, 0], "the calling thread ran every block");

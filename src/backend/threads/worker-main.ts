@@ -4,14 +4,15 @@
 // through its parentPort.
 import { serveJobs, type WorkerStart } from "./protocol.js";
 
-declare const self: { postMessage?: unknown; onmessage: ((event: { data: WorkerStart }) => void) | null; close(): void } | undefined;
+declare const self: { postMessage?: unknown; onmessage: ((event: { data: WorkerStart }) => void) | null; close?(): void } | undefined;
 declare const require: (name: string) => { parentPort: { once(event: string, fn: (data: WorkerStart) => void): void; close(): void } };
 
 if (typeof self !== "undefined" && typeof self.postMessage === "function") {
   const scope = self;
   scope.onmessage = (event) => {
     scope.onmessage = null;
-    void serveJobs(event.data).finally(() => scope.close());
+    // Bun's web-style workers have no close(): there the pool's terminate() ends the thread.
+    void serveJobs(event.data).finally(() => scope.close?.());
   };
 } else {
   const { parentPort } = require("node:worker_threads");
