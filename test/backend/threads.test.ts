@@ -13,7 +13,7 @@ import { ThreadPool } from "../../src/backend/threads/pool.js";
 import { canBlock } from "../../src/backend/threads/spawn.js";
 import {
   ARG_COUNT, ARGS, BOUNDS, CLAIM, CONTROL_BYTES, controlViews, COUNT_ARG, DONE, OPERATION, runBlocks, SCRATCH_BASE,
-  SCRATCH_STRIDE, STATE, STRIDES, WORKER_FAILED, WORKER_STARTING,
+  SCRATCH_STRIDE, STATE, STRIDES, WORKER_EXITED, WORKER_FAILED, WORKER_READY, WORKER_STARTING,
 } from "../../src/backend/threads/protocol.js";
 import { decodeBase64 } from "../../src/backend/base64.js";
 import { threadWorkerSourceBase64 } from "../../src/backend/wasm-binaries.generated.js";
@@ -286,6 +286,40 @@ threads("a worker that cannot start does not fail the kernel the calling thread 
   pool.runRange("waitForStart", 0, [], [0, 1, 2], 0, 0);
   assert.equal(pool.stats().blocksRun, [callerBlocks + 2, 0], "the calling thread ran every block");
   pool.dispose();
+});
+
+threads("a serving worker has left its job loop before it is terminated", async () => {
+  // Terminated in the middle of a block it had just claimed, a worker would leave that job
+  // unfinished; stopping one therefore waits until it reports that it claims no more blocks.
+  // Whether the worker would have got there first anyway depends on the scheduler, so the
+  // stop is repeated.
+  const backend = createBackend("wasm-simd-threads", { threads: 3, parallelThreshold: 0 }) as ThreadedBackend;
+  const n = 1 << 12;
+  const x = backend.alloc(n);
+  backend.fill(n, 1, x);
+  for (let round = 0; round < 6; round++) {
+    await backend.configure({ threads: 3 });
+    await backend.whenStarted();
+    const pool = (backend as unknown as { pool: { views: { ints: Int32Array }; handles: { terminate(): void }[] } }).pool;
+    const ints = pool.views.ints;
+    assert.is(Atomics.load(ints, STATE + 1), WORKER_READY);
+    backend.scale(n, 1, x, x);
+    // The state worker 1 is in when it is terminated.
+    const handle = pool.handles[1];
+    const terminate = handle.terminate.bind(handle);
+    let stateAtTerminate = -1;
+    handle.terminate = () => {
+      stateAtTerminate = Atomics.load(ints, STATE + 1);
+      terminate();
+    };
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the workers fall asleep
+    await backend.configure({ threads: 2 }); // stops worker 1, the pool goes on
+    assert.is(stateAtTerminate, WORKER_EXITED, `round ${round}: the worker had left its loop when it was terminated`);
+  }
+  backend.scale(n, 2, x, x);
+  assert.ok(backend.read(x, n).every((v) => v === 2));
+  backend.free(x);
+  backend.dispose();
 });
 
 threads("dispose stops the workers; the backend goes on, on one thread, and can start them again", async () => {

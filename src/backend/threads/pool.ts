@@ -7,7 +7,8 @@ import { KernelError } from "../errors.js";
 import {
   ARG_COUNT, ARGS, BLOCKS_RUN, BOUNDS, CLAIM, CONTROL_BYTES, COUNT_ARG, controlViews, type ControlViews, DONE, FAILED,
   failureMessage, MAX_ARGS, MAX_BLOCKS, MAX_WORKERS, OPERATION, runBlocks, SCRATCH_BASE, SCRATCH_STRIDE, SEQUENCE,
-  SHUTDOWN, SPIN_MICROS, STATE, STRIDES, takeStartFailure, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED, type WorkerStart,
+  SHUTDOWN, SPIN_MICROS, STATE, STRIDES, takeStartFailure, WORKER_EXITED, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED,
+  type WorkerStart,
 } from "./protocol.js";
 import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
 import type { WasmInstanceExports, WasmMemory } from "../wasm-memory.js";
@@ -98,6 +99,11 @@ export class ThreadPool {
    * itself; the next large kernel starts them again (it runs on the calling thread meanwhile).
    */
   static readonly IDLE_MS = 1000;
+  /**
+   * How long stopping a serving worker waits for it to leave its job loop: far beyond the
+   * microseconds that takes, unless the worker's thread gets no core at all.
+   */
+  static readonly EXIT_WAIT_MS = 200;
 
   /** True when the workers were stopped for idling: call wake() before splitting. */
   get isParked(): boolean {
@@ -213,13 +219,31 @@ export class ThreadPool {
 
   private stopWorker(index: number): void {
     // Marked STOPPED and woken, the worker leaves its loop and its thread ends by itself;
-    // terminate() then ends it at once where the runtime can.
+    // terminate() then ends it at once where the runtime can. A serving worker that woke late
+    // for the last job may be just about to claim a block of the next one: terminated in the
+    // middle of that block, it would leave the job unfinished and its caller waiting for ever.
+    // So a worker that was serving is first waited for until it has left its job loop (it
+    // finishes a block it holds; between jobs that takes microseconds).
     const { ints } = this.views;
-    Atomics.store(ints, STATE + index, WORKER_STOPPED);
+    // The state moves to STOPPED from whatever it is, unless the worker has already left its
+    // loop (a shutdown it saw first): EXITED stays.
+    let was: number;
+    do was = Atomics.load(ints, STATE + index);
+    while (was !== WORKER_EXITED && Atomics.compareExchange(ints, STATE + index, was, WORKER_STOPPED) !== was);
     Atomics.add(ints, SEQUENCE, 1);
     Atomics.notify(ints, SEQUENCE);
+    if (was === WORKER_READY) this.waitForExit(index);
     this.handles[index]?.terminate();
     this.handles[index] = undefined;
+  }
+
+  /** Until worker `index` reports it has left its job loop, for at most EXIT_WAIT_MS. */
+  private waitForExit(index: number): void {
+    const { ints } = this.views;
+    const until = performance.now() + ThreadPool.EXIT_WAIT_MS;
+    while (Atomics.load(ints, STATE + index) === WORKER_STOPPED && performance.now() < until) {
+      if (this.mainCanBlock) Atomics.wait(ints, STATE + index, WORKER_STOPPED, 1);
+    }
   }
 
   /**

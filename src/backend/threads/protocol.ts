@@ -48,7 +48,8 @@ export const CONTROL_BYTES = FLOATS_OFFSET_BYTES + (STRIDES + MAX_ARGS) * 8;
 export const WORKER_STARTING = 0;
 export const WORKER_READY = 1;
 export const WORKER_FAILED = 2;
-export const WORKER_STOPPED = 3;
+export const WORKER_STOPPED = 3; // asked to stop; the worker may still be finishing a block
+export const WORKER_EXITED = 4; // out of its job loop: it claims no more blocks
 
 /** What a worker is sent once, to start. */
 export interface WorkerStart {
@@ -192,7 +193,12 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
     Atomics.notify(ints, state);
     return;
   }
-  Atomics.store(ints, state, WORKER_READY);
+  // A worker stopped while it was starting never serves (and never becomes READY again).
+  if (Atomics.compareExchange(ints, state, WORKER_STARTING, WORKER_READY) !== WORKER_STARTING) {
+    Atomics.store(ints, state, WORKER_EXITED);
+    Atomics.notify(ints, state);
+    return;
+  }
   Atomics.notify(ints, state);
   const args: number[] = [];
   let seen = Atomics.load(ints, SEQUENCE);
@@ -203,6 +209,6 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
     runBlocks(views, kernels, start.index + 1, args);
     seen = waitForJob(ints, seen);
   }
-  Atomics.store(ints, state, WORKER_STOPPED);
+  Atomics.store(ints, state, WORKER_EXITED);
   Atomics.notify(ints, state);
 }
