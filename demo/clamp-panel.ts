@@ -5,6 +5,7 @@
 // Each query is `PCGraph.querySteps`: one relaxation step per animation frame.
 import { fullyConnected, hierarchical, PCGraph, subset, type Dataset, type PCGraphSpec } from "../src/index.js";
 import { $, drawImage, nf, yieldToBrowser } from "./page.js";
+import { paintWhileDragging } from "./pointer-painting.js";
 import { settings } from "./settings.js";
 
 const SIDE = 28;
@@ -190,7 +191,6 @@ async function train(): Promise<void> {
 }
 
 function setUpDrawing(): void {
-  let drawing = false;
   const paint = (event: PointerEvent) => {
     const rect = ui.canvas.getBoundingClientRect();
     const cx = ((event.clientX - rect.left) / rect.width) * SIDE;
@@ -204,24 +204,7 @@ function setUpDrawing(): void {
       }
     render();
   };
-  ui.canvas.addEventListener("pointerdown", (event) => {
-    if (busy || event.button !== 0) return;
-    event.preventDefault();
-    drawing = true;
-    ui.canvas.setPointerCapture(event.pointerId);
-    paint(event);
-  });
-  ui.canvas.addEventListener("pointermove", (event) => {
-    if (!drawing) return;
-    event.preventDefault();
-    paint(event);
-  });
-  const end = (event: PointerEvent) => {
-    drawing = false;
-    if (ui.canvas.hasPointerCapture(event.pointerId)) ui.canvas.releasePointerCapture(event.pointerId);
-  };
-  ui.canvas.addEventListener("pointerup", end);
-  ui.canvas.addEventListener("pointercancel", end);
+  paintWhileDragging(ui.canvas, paint, () => !busy);
 }
 
 /** Wires the panel to the loaded digits. */

@@ -5,6 +5,7 @@
 // recall is `PCMemory.recallSteps`: its relaxation drawn as it runs, with the energy.
 import { modernHopfield, PCMemory, Random, UniversalHopfield, type Dataset } from "../src/index.js";
 import { $, drawImage, yieldToBrowser } from "./page.js";
+import { paintWhileDragging } from "./pointer-painting.js";
 import { settings } from "./settings.js";
 
 const SIDE = 28;
@@ -252,31 +253,13 @@ function damageAt(cx: number, cy: number, tool: "erase" | "noise"): void {
 }
 
 function setUpDamage(): void {
-  let drawing = false;
   const tool = () => (document.querySelector<HTMLInputElement>('input[name="mem-tool"]:checked')?.value === "noise" ? "noise" : "erase");
   const paint = (event: PointerEvent) => {
     const rect = ui.canvas.getBoundingClientRect();
     damageAt(((event.clientX - rect.left) / rect.width) * SIDE, ((event.clientY - rect.top) / rect.height) * SIDE, tool());
     renderQuery();
   };
-  ui.canvas.addEventListener("pointerdown", (event) => {
-    if (busy || selected < 0 || event.button !== 0) return;
-    event.preventDefault();
-    drawing = true;
-    ui.canvas.setPointerCapture(event.pointerId);
-    paint(event);
-  });
-  ui.canvas.addEventListener("pointermove", (event) => {
-    if (!drawing) return;
-    event.preventDefault();
-    paint(event);
-  });
-  const end = (event: PointerEvent) => {
-    drawing = false;
-    if (ui.canvas.hasPointerCapture(event.pointerId)) ui.canvas.releasePointerCapture(event.pointerId);
-  };
-  ui.canvas.addEventListener("pointerup", end);
-  ui.canvas.addEventListener("pointercancel", end);
+  paintWhileDragging(ui.canvas, paint, () => !busy && selected >= 0);
 }
 
 /** Wires the panel to the loaded digits. */

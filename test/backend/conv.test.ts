@@ -5,46 +5,13 @@ import type { Backend, Conv2dGeometry } from "../../src/backend/kernels.js";
 import { conv2dOutputShape } from "../../src/backend/kernels.js";
 import { getBackendByName } from "../../src/backend/load.js";
 import { assertClose, reference, runKernel, wasmBackends } from "../util/backends.js";
-import { awkwardSize, randomArray, seed } from "../arbitraries.js";
+import { awkwardSize, convGeometry, randomArray, seed } from "../arbitraries.js";
 
 const conv = suite("conv2d and bias kernels");
 const U = 2 ** -24; // f32 unit roundoff
 
-const geometry: fc.Arbitrary<Conv2dGeometry> = fc
-  .record({
-    batch: fc.integer({ min: 1, max: 3 }),
-    groups: fc.integer({ min: 1, max: 3 }),
-    inPerGroup: fc.integer({ min: 1, max: 3 }),
-    // 4..9 output channels per group reach the 4-row SIMD tiles and their remainders.
-    outPerGroup: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 9 })),
-    inHeight: awkwardSize(11),
-    inWidth: awkwardSize(21),
-    kernelHeight: fc.integer({ min: 1, max: 4 }),
-    kernelWidth: fc.integer({ min: 1, max: 4 }),
-    strideHeight: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
-    strideWidth: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
-    padHeight: fc.integer({ min: 0, max: 2 }),
-    padWidth: fc.integer({ min: 0, max: 2 }),
-    dilationHeight: fc.integer({ min: 1, max: 2 }),
-    dilationWidth: fc.integer({ min: 1, max: 2 }),
-  })
-  .map((r) => ({
-    batch: r.batch,
-    inChannels: r.groups * r.inPerGroup,
-    outChannels: r.groups * r.outPerGroup,
-    groups: r.groups,
-    // Raise the input so that every output size is at least 1.
-    inHeight: Math.max(r.inHeight, r.dilationHeight * (r.kernelHeight - 1) + 1 - 2 * r.padHeight),
-    inWidth: Math.max(r.inWidth, r.dilationWidth * (r.kernelWidth - 1) + 1 - 2 * r.padWidth),
-    kernelHeight: r.kernelHeight,
-    kernelWidth: r.kernelWidth,
-    strideHeight: r.strideHeight,
-    strideWidth: r.strideWidth,
-    padHeight: r.padHeight,
-    padWidth: r.padWidth,
-    dilationHeight: r.dilationHeight,
-    dilationWidth: r.dilationWidth,
-  }));
+/** Grouped, strided, padded and dilated geometries with every output size >= 1. */
+const geometry = convGeometry();
 
 const sizes = (g: Conv2dGeometry) => {
   const [, , oh, ow] = conv2dOutputShape(g);
