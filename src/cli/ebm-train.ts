@@ -4,7 +4,6 @@
 // every checkpoint, resumption that refuses flags contradicting the checkpoint, curves.svg,
 // history.json and no empty folder after a failure. `pcgraph eval` reads these checkpoints
 // through `evaluateEnergyBasedCheckpoint`.
-import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { loadPCGraphCheckpoint, savePCGraphCheckpoint } from "../node/checkpoint-files.js";
 import { writeFileAtomic } from "../node/files.js";
@@ -12,7 +11,7 @@ import type { ChlClamp, Nudging } from "../pc/graph/equilibrium.js";
 import { groupActivations, type GroupActivation } from "../pc/graph/topology.js";
 import type { DecodedPCGraphCheckpoint } from "../train/checkpoint.js";
 import { EnergyBasedNetwork, layeredNetwork } from "../train/energy-based.js";
-import { scheduledLearningRate, type OptimizerConfig, type OptimizerKind } from "../train/optimizers.js";
+import type { OptimizerConfig, OptimizerKind } from "../train/optimizers.js";
 import { pcGraphCurves, type PCGraphCheckpoint, type PCGraphProgress } from "../train/pc-graph-fit.js";
 import { trainingCurvesSvg } from "../train/plot.js";
 import { UsageError } from "./args.js";
@@ -21,7 +20,7 @@ import { loadData, type LoadedData } from "./data.js";
 import { ProgressReporter } from "./progress.js";
 import { checkRunFolder, defaultRunFolder, makeRunFolder, readRunRecord, type RunRecord } from "./runs.js";
 import { chooseBackend } from "./backend-flags.js";
-import { percent, stretchedSchedule, trainingSettings, withSchedule, type TrainingSettings } from "./train.js";
+import { continuedRun, percent, trainingSettings, withSchedule, type TrainingSettings } from "./train.js";
 
 type Flags = Record<string, string | number | boolean>;
 
@@ -156,47 +155,11 @@ function resumedRun(flags: Flags, path: string, checkpoint: DecodedPCGraphCheckp
     throw new UsageError(`--resume ${path}: a PC graph trained with ${JSON.stringify(progress.algorithm)}, not eqprop or chl; continue it with pcgraph graph train --resume ${path}`);
   const ebm = readEnergyBasedSettings(progress.energyBased, path);
   const record = readRunRecord(progress.run);
-  const differs = (flag: string, value: unknown, recorded: unknown) => {
-    if (flags[flag] !== undefined && value !== recorded)
-      throw new UsageError(`--${flag} ${flags[flag]} differs from the resumed run's ${JSON.stringify(recorded)}; omit it to resume (it comes from the checkpoint)`);
-  };
-  differs("seed", flags.seed, progress.seed);
-  differs("algo", flags.algo, progress.algorithm);
-  differs("batch-size", flags["batch-size"], progress.batchSize);
-  if (flags.optimizer !== undefined || flags.lr !== undefined || flags.schedule !== undefined)
-    throw new UsageError("--optimizer, --lr and --schedule cannot change a resumed run; they come from the checkpoint");
-  if (record) {
-    differs("augment", flags.augment, record.augment);
-    differs("test-fraction", flags["test-fraction"], record.testFraction);
-  }
   refuseChangedSettings(flags, ebm);
-  const settings = trainingSettings(flags, "mlp");
-  settings.seed = progress.seed;
-  settings.batchSize = progress.batchSize;
-  settings.epochs = (flags.epochs as number | undefined) ?? record?.epochs ?? settings.epochs;
-  if (record) {
-    settings.augment = record.augment;
-    settings.testFraction = record.testFraction;
-  }
-  if (settings.epochs <= progress.epoch)
-    throw new UsageError(`the run already completed ${progress.epoch} epochs; pass --epochs N with N above ${progress.epoch} to train further`);
-  const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
-  if (flags.data === undefined && source !== "mnist" && !existsSync(source))
-    throw new UsageError(`the run was trained on ${source}, which is no longer there; pass --data with the same samples`);
-  const data = loadData(source, { ...settings, numClasses: checkpoint.model.group("label").size });
-  if (record && data.fingerprint !== record.data.fingerprint)
-    throw new UsageError(`--data ${source}: these samples (fingerprint ${data.fingerprint}) are not the ones the run was trained on ` +
-      `(${record.data.source}, fingerprint ${record.data.fingerprint})`);
-  const notes: string[] = [];
-  const stored = checkpoint.optimizer.config as unknown as OptimizerConfig;
-  const totalSteps = settings.epochs * Math.ceil(data.train.size / settings.batchSize);
-  const optimizer = stretchedSchedule(stored, totalSteps);
-  if (optimizer !== stored) {
-    const before = (stored.schedule as { totalSteps: number }).totalSteps;
-    const rate = scheduledLearningRate(optimizer.learningRate, optimizer.schedule!, checkpoint.optimizer.step);
-    notes.push(`the cosine schedule is stretched from ${before} to ${totalSteps} steps (${settings.epochs} epochs): ` +
-      `the learning rate continues at ${rate.toPrecision(3)} (${((100 * rate) / optimizer.learningRate).toFixed(0)}% of ${optimizer.learningRate})`);
-  }
+  const { settings, data, optimizer, notes } = continuedRun(flags, {
+    progress, record, modelName: "mlp", numClasses: checkpoint.model.group("label").size,
+    optimizer: { config: checkpoint.optimizer.config as unknown as OptimizerConfig, step: checkpoint.optimizer.step },
+  });
   const sizes = checkpoint.model.groups.map((g) => g.size);
   return {
     algorithm: progress.algorithm as EnergyBasedAlgorithm, settings, ebm, data, optimizer, notes,

@@ -183,33 +183,40 @@ function newRun(flags: Flags): RunPlan {
   return { model: model.name, algorithm, settings, data, dir, record, notes: [] };
 }
 
+/** Refuses a flag given with a value other than the one the resumed run recorded. */
+export function refuseDiffering(flags: Flags, flag: string, value: unknown, recorded: unknown): void {
+  if (flags[flag] !== undefined && value !== recorded)
+    throw new UsageError(`--${flag} ${flags[flag]} differs from the resumed run's ${JSON.stringify(recorded)}; omit it to resume (it comes from the checkpoint)`);
+}
+
+/** What a checkpoint says about the run it continues. */
+export interface ResumedRunState {
+  progress: { seed: number; algorithm: string; batchSize: number; epoch: number };
+  record: RunRecord | undefined;
+  /** The model name for the settings' defaults ("mlp", "cnn", a spec file's name). */
+  modelName: string;
+  numClasses: number;
+  optimizer: { config: OptimizerConfig; step: number };
+}
+
 /**
- * A resumed run: the model, data, data options, seed, algorithm, batch size and optimizer
- * come from the checkpoint, and a flag that contradicts them is refused; --epochs may
- * extend the run (a cosine schedule is then stretched over the new total).
+ * The part of resuming every trained run shares: flags that contradict the checkpoint (seed,
+ * algorithm, batch size, optimizer, data options) are refused; the settings come from the
+ * checkpoint, --epochs may extend the run (never below the epochs done); the data must be the
+ * run's own (same fingerprint); a cosine schedule is stretched over the new total.
  */
-function resumedRun(flags: Flags, path: string, checkpoint: ResumableCheckpoint): RunPlan {
-  const progress = readProgress(checkpoint.progress);
-  const record = readRunRecord(progress.run);
-  const differs = (flag: string, value: unknown, recorded: unknown) => {
-    if (flags[flag] !== undefined && value !== recorded)
-      throw new UsageError(`--${flag} ${flags[flag]} differs from the resumed run's ${JSON.stringify(recorded)}; omit it to resume (it comes from the checkpoint)`);
-  };
-  differs("seed", flags.seed, progress.seed);
-  differs("algo", flags.algo, progress.algorithm);
-  differs("batch-size", flags["batch-size"], progress.batchSize);
+export function continuedRun(flags: Flags, run: ResumedRunState): { settings: TrainingSettings; data: LoadedData; optimizer: OptimizerConfig; notes: string[] } {
+  const { progress, record } = run;
+  refuseDiffering(flags, "seed", flags.seed, progress.seed);
+  refuseDiffering(flags, "algo", flags.algo, progress.algorithm);
+  refuseDiffering(flags, "batch-size", flags["batch-size"], progress.batchSize);
   if (flags.optimizer !== undefined || flags.lr !== undefined || flags.schedule !== undefined)
     throw new UsageError("--optimizer, --lr and --schedule cannot change a resumed run; they come from the checkpoint");
-  if (flags.model !== undefined) {
-    if (!record) throw new UsageError("--model cannot be checked against this checkpoint (it records no run); omit it: the model comes from the checkpoint");
-    differs("model", modelId(flags.model as string), record.model);
-  }
   if (record) {
-    differs("augment", flags.augment, record.augment);
-    differs("test-fraction", flags["test-fraction"], record.testFraction);
+    refuseDiffering(flags, "augment", flags.augment, record.augment);
+    refuseDiffering(flags, "test-fraction", flags["test-fraction"], record.testFraction);
   }
-  const modelName = record ? (record.model === "mlp" || record.model === "cnn" ? record.model : basename(record.model, ".json")) : "model";
-  const settings = trainingSettings(flags, modelName);
+  const settings = trainingSettings(flags, run.modelName);
   settings.seed = progress.seed;
   settings.batchSize = progress.batchSize;
   settings.epochs = (flags.epochs as number | undefined) ?? record?.epochs ?? settings.epochs;
@@ -222,21 +229,40 @@ function resumedRun(flags: Flags, path: string, checkpoint: ResumableCheckpoint)
   const source = (flags.data as string | undefined) ?? record?.data.source ?? "mnist";
   if (flags.data === undefined && source !== "mnist" && !existsSync(source))
     throw new UsageError(`the run was trained on ${source}, which is no longer there; pass --data with the same samples`);
-  const data = loadData(source, { ...settings, numClasses: checkpoint.graph.output.size });
+  const data = loadData(source, { ...settings, numClasses: run.numClasses });
   if (record && data.fingerprint !== record.data.fingerprint)
     throw new UsageError(`--data ${source}: these samples (fingerprint ${data.fingerprint}) are not the ones the run was trained on ` +
       `(${record.data.source}, fingerprint ${record.data.fingerprint})`);
-
   const notes: string[] = [];
-  const stored = checkpoint.optimizer.config as unknown as OptimizerConfig;
+  const stored = run.optimizer.config;
   const totalSteps = settings.epochs * Math.ceil(data.train.size / settings.batchSize);
   const optimizer = stretchedSchedule(stored, totalSteps);
   if (optimizer !== stored) {
     const before = (stored.schedule as { totalSteps: number }).totalSteps;
-    const rate = scheduledLearningRate(optimizer.learningRate, optimizer.schedule!, checkpoint.optimizer.step);
+    const rate = scheduledLearningRate(optimizer.learningRate, optimizer.schedule!, run.optimizer.step);
     notes.push(`the cosine schedule is stretched from ${before} to ${totalSteps} steps (${settings.epochs} epochs): ` +
       `the learning rate continues at ${rate.toPrecision(3)} (${((100 * rate) / optimizer.learningRate).toFixed(0)}% of ${optimizer.learningRate})`);
   }
+  return { settings, data, optimizer, notes };
+}
+
+/**
+ * A resumed run: the model, data, data options, seed, algorithm, batch size and optimizer
+ * come from the checkpoint, and a flag that contradicts them is refused; --epochs may
+ * extend the run (a cosine schedule is then stretched over the new total).
+ */
+function resumedRun(flags: Flags, path: string, checkpoint: ResumableCheckpoint): RunPlan {
+  const progress = readProgress(checkpoint.progress);
+  const record = readRunRecord(progress.run);
+  if (flags.model !== undefined) {
+    if (!record) throw new UsageError("--model cannot be checked against this checkpoint (it records no run); omit it: the model comes from the checkpoint");
+    refuseDiffering(flags, "model", modelId(flags.model as string), record.model);
+  }
+  const modelName = record ? (record.model === "mlp" || record.model === "cnn" ? record.model : basename(record.model, ".json")) : "model";
+  const { settings, data, optimizer, notes } = continuedRun(flags, {
+    progress, record, modelName, numClasses: checkpoint.graph.output.size,
+    optimizer: { config: checkpoint.optimizer.config as unknown as OptimizerConfig, step: checkpoint.optimizer.step },
+  });
   return {
     model: modelName, algorithm: progress.algorithm, settings, data, optimizer, notes,
     dir: (flags.out as string | undefined) ?? dirname(path),
