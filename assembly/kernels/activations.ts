@@ -60,6 +60,15 @@ const EXP_SHIFTER_BASE = memory.data<u32>([0x4b400000]); // bits of 1.5 * 2^23
 const EXP_BIAS = memory.data<i32>([127]);
 const LN2_HI = memory.data<f32>([0.693359375]);
 const LN2_LO = memory.data<f32>([-2.12194440e-4]);
+// e^r = 1 + r Q(r) on [-ln2/2, ln2/2], Q of degree 4: the minimax of the relative error
+// (scripts/fit-exp-polynomial.mjs), 9.1e-8 in exact arithmetic. Two degrees fewer than
+// Cephes' 1 + r + r^2 P(r) below, which tanh keeps for its e^r - 1.
+const EXP_Q1 = memory.data<f32>([0.9999997019767761]);
+const EXP_Q2 = memory.data<f32>([0.4999915063381195]);
+const EXP_Q3 = memory.data<f32>([0.1666763573884964]);
+const EXP_Q4 = memory.data<f32>([0.04189793020486832]);
+const EXP_Q5 = memory.data<f32>([0.008290315978229046]);
+// Cephes' expm1 polynomial (tanh's e^r - 1 keeps full relative accuracy for tiny r).
 const EXP_P0 = memory.data<f32>([1.9875691500e-4]);
 const EXP_P1 = memory.data<f32>([1.3981999507e-3]);
 const EXP_P2 = memory.data<f32>([8.3334519073e-3]);
@@ -80,10 +89,16 @@ const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
   return mulAdd(p, f32x4.mul(r, r), r);
 }
 
-/** e^r = 1 + r + r^2 P(r). */
+/** e^r = 1 + r Q(r) for r = x - n ln 2 (ln 2 in two parts so that r is nearly exact). */
 // @ts-ignore: decorator
 @inline function expReduced(x: v128, n: v128): v128 {
-  return f32x4.add(expMinusOneReduced(x, n), splatAt(ONE));
+  let r = f32x4.sub(x, f32x4.mul(n, splatAt(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, splatAt(LN2_LO)));
+  let q = mulAdd(splatAt(EXP_Q5), r, splatAt(EXP_Q4));
+  q = mulAdd(q, r, splatAt(EXP_Q3));
+  q = mulAdd(q, r, splatAt(EXP_Q2));
+  q = mulAdd(q, r, splatAt(EXP_Q1));
+  return mulAdd(q, r, splatAt(ONE));
 }
 
 /**
@@ -106,9 +121,9 @@ function expWide(x: v128): v128 {
 }
 
 /**
- * e^x on 4 lanes (Cephes expf): n = round(x / ln 2), r = x - n ln 2 in two parts,
- * e^r = 1 + r + r^2 P(r) with a degree-5 minimax P on [-ln2/2, ln2/2]; measured max
- * relative error 1.0e-7 (about 1 ulp). 2^n is built by shifting n + 127 into the exponent
+ * e^x on 4 lanes: n = round(x / ln 2), r = x - n ln 2 in two parts (as Cephes expf),
+ * e^r = 1 + r Q(r) with a degree-4 minimax Q on [-ln2/2, ln2/2]; measured max relative
+ * error 1.9e-7 (about 1.5 ulp). 2^n is built by shifting n + 127 into the exponent
  * field; vectors with a lane outside [-87.33, 88.37] (subnormal or overflowing results,
  * infinities) take expWide. NaN stays NaN.
  * Generic only so that the `export *` of this file does not make it a module export
@@ -137,20 +152,19 @@ function expWide(x: v128): v128 {
 // down. They compute exactly what expV computes, in the same order, so the bits are the same;
 // vectors with a lane outside expV's normal range still go through expV.
 
-/** expV's constants, loaded once: [log2e, shifter, ln2 hi, ln2 lo, P0..P5, 1, lowest, highest]. */
+/** expV's constants, loaded once: log2e, shifter, ln 2 hi and lo, Q1..Q5 and 1. */
 // @ts-ignore: decorator
 @inline function expInRange(x: v128, log2e: v128, shifter: v128, ln2Hi: v128, ln2Lo: v128,
-  p0: v128, p1: v128, p2: v128, p3: v128, p4: v128, p5: v128, one: v128): v128 {
+  q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, one: v128): v128 {
   const t = mulAdd(x, log2e, shifter);
   const n = f32x4.sub(t, shifter);
   let r = f32x4.sub(x, f32x4.mul(n, ln2Hi));
   r = f32x4.sub(r, f32x4.mul(n, ln2Lo));
-  let p = mulAdd(p0, r, p1);
-  p = mulAdd(p, r, p2);
-  p = mulAdd(p, r, p3);
-  p = mulAdd(p, r, p4);
-  p = mulAdd(p, r, p5);
-  return f32x4.mul(f32x4.add(mulAdd(p, f32x4.mul(r, r), r), one), i32x4.shl(t, 23));
+  let q = mulAdd(q5, r, q4);
+  q = mulAdd(q, r, q3);
+  q = mulAdd(q, r, q2);
+  q = mulAdd(q, r, q1);
+  return f32x4.mul(mulAdd(q, r, one), i32x4.shl(t, 23));
 }
 
 /**
@@ -166,33 +180,34 @@ function expWide(x: v128): v128 {
 }
 
 /**
- * sum over i < n of e^(x[i] - shift), accumulated in f64 (two f64x2 sums, lanes 0-1 and 2-3,
- * vector by vector), writing each e^(x[i] - shift) to out when `keep`; the softmax kernels'
- * exp pass. The vector part covers the first n & ~3 elements and returns its sum; the
- * caller adds the tail. Generic only so that it is not a module export.
+ * sum over i < n of e^(x[i] - shift), accumulated in f64 (two f64x2 sums, lanes 0-1 and 2-3),
+ * writing each e^(x[i] - shift) to out when `keep`; the softmax kernels' exp pass. `shift`
+ * is the maximum of x (or NaN), so every argument is <= 0 or NaN and only the lower end of
+ * exp's normal range is tested. The vector part covers the first n & ~3 elements and returns
+ * its sum; the caller adds the tail. Generic only so that it is not a module export.
  */
 // @ts-ignore: decorator
 @inline export function shiftedExpSumV<T = f32>(n: i32, x: usize, shift: f32, out: usize, keep: bool): f64 {
   const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
-  const p0 = splatAt(EXP_P0), p1 = splatAt(EXP_P1), p2 = splatAt(EXP_P2), p3 = splatAt(EXP_P3);
-  const p4 = splatAt(EXP_P4), p5 = splatAt(EXP_P5), one = splatAt(ONE);
+  const q1 = splatAt(EXP_Q1), q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
+  const q5 = splatAt(EXP_Q5), one = splatAt(ONE);
   const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
   const vshift = f32x4.splat(shift);
   let s0 = f64x2.splat(0);
   let s1 = f64x2.splat(0);
   let i = 0;
   while (i + 16 <= n) {
-    // The fast loop holds no call (the constants stay in registers); a step with a lane out
-    // of the normal range leaves it for expV, vector by vector, below.
+    // The fast loop holds no call (the constants stay in registers); a step with a lane
+    // below the normal range leaves it for expV, vector by vector, below.
     for (; i + 16 <= n; i += 16) {
       const p = x + at(i);
       const a = f32x4.sub(v128.load(p), vshift), b = f32x4.sub(v128.load(p, 16), vshift);
       const c = f32x4.sub(v128.load(p, 32), vshift), d = f32x4.sub(v128.load(p, 48), vshift);
-      if (anyOutside4(a, b, c, d, lowest, highest, true)) break;
-      const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
-      const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
-      const ec = expInRange(c, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
-      const ed = expInRange(d, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      if (anyOutside4(a, b, c, d, lowest, highest, false)) break;
+      const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const ec = expInRange(c, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const ed = expInRange(d, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
       if (keep) {
         const q = out + at(i);
         v128.store(q, ea);
@@ -200,14 +215,11 @@ function expWide(x: v128): v128 {
         v128.store(q, ec, 32);
         v128.store(q, ed, 48);
       }
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ea));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ea, ea, 2, 3, 2, 3)));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(eb));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(eb, eb, 2, 3, 2, 3)));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ec));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ec, ec, 2, 3, 2, 3)));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ed));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ed, ed, 2, 3, 2, 3)));
+      // The step's four vectors summed in f32 (two roundings of terms in (0, 1] each), the
+      // result added in f64: a quarter of the conversions, the same accuracy for long rows.
+      const e = f32x4.add(f32x4.add(ea, eb), f32x4.add(ec, ed));
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
     }
     if (i + 16 > n) break;
     for (const end = i + 16; i < end; i += 4) {
@@ -300,12 +312,20 @@ const LOG_P8 = memory.data<f32>([3.3333331174e-1]);
   return expV(v128.or(x, splatAt(SIGN_BIT)));
 }
 
+/**
+ * sigmoid's numerator: 1 where x >= 0, else u = e^-|x| (<= 1); as max(u, 1 or 0), two
+ * instructions fewer than a select. A NaN u stays NaN (pmax keeps its first operand).
+ */
+// @ts-ignore: decorator
+@inline function sigmoidNumerator(x: v128, u: v128, one: v128): v128 {
+  return f32x4.pmax(u, v128.and(f32x4.ge(x, f32x4.splat(0)), one));
+}
+
 // @ts-ignore: decorator
 @inline function sigmoidV(x: v128): v128 {
   const one = splatAt(ONE);
   const u = expMinusAbsV(x);
-  const numerator = v128.bitselect(one, u, f32x4.ge(x, f32x4.splat(0)));
-  return f32x4.div(numerator, f32x4.add(one, u));
+  return f32x4.div(sigmoidNumerator(x, u, one), f32x4.add(one, u));
 }
 
 /** sigmoid'(x) = u / (1 + u)^2 with u = e^-|x|. */
@@ -436,7 +456,7 @@ const SIGMOID_SLOPE: i32 = 2;
 // @ts-ignore: decorator
 @inline function fromExp(kind: i32, x: v128, u: v128, one: v128): v128 {
   if (kind == EXP) return u;
-  if (kind == SIGMOID) return f32x4.div(v128.bitselect(one, u, f32x4.ge(x, f32x4.splat(0))), f32x4.add(one, u));
+  if (kind == SIGMOID) return f32x4.div(sigmoidNumerator(x, u, one), f32x4.add(one, u));
   const d = f32x4.add(one, u);
   return f32x4.div(u, f32x4.mul(d, d));
 }
@@ -462,8 +482,8 @@ const SIGMOID_SLOPE: i32 = 2;
 // @ts-ignore: decorator
 @inline function expKernelBlocks(kind: i32, n: i32, x: usize, dy: usize, out: usize): i32 {
   const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
-  const p0 = splatAt(EXP_P0), p1 = splatAt(EXP_P1), p2 = splatAt(EXP_P2), p3 = splatAt(EXP_P3);
-  const p4 = splatAt(EXP_P4), p5 = splatAt(EXP_P5), one = splatAt(ONE), sign = splatAt(SIGN_BIT);
+  const q1 = splatAt(EXP_Q1), q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
+  const q5 = splatAt(EXP_Q5), one = splatAt(ONE), sign = splatAt(SIGN_BIT);
   const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
   let i = 0;
   while (i + 16 <= n) {
@@ -475,10 +495,10 @@ const SIGMOID_SLOPE: i32 = 2;
       const a2 = expArgument(kind, x2, sign), a3 = expArgument(kind, x3, sign);
       // -|x| <= 0: only the sigmoids' lower bound can be crossed.
       if (anyOutside4(a0, a1, a2, a3, lowest, highest, kind == EXP)) break;
-      const u0 = expInRange(a0, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
-      const u1 = expInRange(a1, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
-      const u2 = expInRange(a2, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
-      const u3 = expInRange(a3, log2e, shifter, ln2Hi, ln2Lo, p0, p1, p2, p3, p4, p5, one);
+      const u0 = expInRange(a0, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const u1 = expInRange(a1, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const u2 = expInRange(a2, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const u3 = expInRange(a3, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
       storeKind(fromExp(kind, x0, u0, one), dy, out, o);
       storeKind(fromExp(kind, x1, u1, one), dy, out, o + 16);
       storeKind(fromExp(kind, x2, u2, one), dy, out, o + 32);

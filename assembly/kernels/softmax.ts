@@ -3,12 +3,43 @@
 // log-softmax = (x - m) - ln(sum e^(x - m)); every exponent is <= 0, so nothing overflows
 // and the sum is >= 1. The sum accumulates in f64.
 import { shiftedExpSumV } from "./activations";
-import { maxOf } from "./reductions";
 
 /** Byte offset of element i. */
 // @ts-ignore: decorator
 @inline function at(i: i32): usize {
   return <usize>i << 2;
+}
+
+/**
+ * The largest entry, or -Infinity, skipping NaN: a NaN entry makes its own e^(x - m) NaN, so
+ * the row's sum and then every output come out NaN whatever m is, as they would with a NaN
+ * maximum; skipping saves the NaN tracking of reductions' maxOf.
+ */
+// @ts-ignore: decorator
+@inline function shiftFor(n: i32, x: usize): f32 {
+  let i = 0;
+  let best: f32 = -Infinity;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 16) {
+      // pmax(m, a) = m < a ? a : m keeps m when a is NaN.
+      let m0 = f32x4.splat(-Infinity), m1 = m0, m2 = m0, m3 = m0;
+      for (; i + 16 <= n; i += 16) {
+        const p = x + at(i);
+        m0 = f32x4.pmax(m0, v128.load(p));
+        m1 = f32x4.pmax(m1, v128.load(p, 16));
+        m2 = f32x4.pmax(m2, v128.load(p, 32));
+        m3 = f32x4.pmax(m3, v128.load(p, 48));
+      }
+      const m = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
+      best = max<f32>(max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+        max<f32>(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    }
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + at(i));
+    if (v > best) best = v;
+  }
+  return best;
 }
 
 /** sum over c of e^(x[c] - shift); writes each term to out when `keep` is set. */
@@ -55,7 +86,7 @@ export function softmaxRows(rows: i32, cols: i32, x: usize, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = x + at(r * cols);
     const dst = out + at(r * cols);
-    const m = maxOf(cols, row);
+    const m = shiftFor(cols, row);
     const total = sumShiftedExp(cols, row, m, dst, true);
     scaleRow(cols, <f32>(1.0 / total), dst, dst);
   }
@@ -64,7 +95,7 @@ export function softmaxRows(rows: i32, cols: i32, x: usize, out: usize): void {
 export function logSoftmaxRows(rows: i32, cols: i32, x: usize, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = x + at(r * cols);
-    const m = maxOf(cols, row);
+    const m = shiftFor(cols, row);
     const total = sumShiftedExp(cols, row, m, 0, false);
     shiftRow(cols, m, <f32>Math.log(total), row, out + at(r * cols));
   }

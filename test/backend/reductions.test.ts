@@ -203,6 +203,35 @@ test("softmax is stable for huge logits: no overflow, no NaN, shift invariant", 
   }), { numRuns: 20 });
 });
 
+test("a NaN or +Infinity logit makes its whole row NaN; a -Infinity logit gets softmax 0, the others as without it", () => {
+  const specials = [NaN, Infinity, -Infinity];
+  fc.assert(fc.property(shape, seed, fc.constantFrom(...specials), fc.nat(), ({ rows, cols }, s, special, where) => {
+    const x = data(rows * cols, s, 10);
+    x[where % x.length] = special;
+    // float64 by the definition: m = max (NaN if any entry is), softmax = e^(x - m) / sum, and
+    // log-softmax = (x - m) - ln(sum); Infinity - Infinity is NaN.
+    const soft = new Float64Array(x.length), log = new Float64Array(x.length);
+    for (let r = 0; r < rows; r++) {
+      const row = x.subarray(r * cols, (r + 1) * cols);
+      const m = row.reduce((best, v) => (Number.isNaN(v) || Number.isNaN(best) ? NaN : Math.max(best, v)), -Infinity);
+      const total = row.reduce((t, v) => t + Math.exp(v - m), 0);
+      row.forEach((v, c) => {
+        soft[r * cols + c] = Math.exp(v - m) / total;
+        log[r * cols + c] = v - m - Math.log(total);
+      });
+    }
+    const m = rowMaxPerEntry(rows, cols, x);
+    const scale = Float64Array.from(x, (v, i) => 1 + Math.abs(v - m[i]));
+    for (const backend of wasmBackends) {
+      const b = getBackendByName(backend);
+      const label = `${backend} ${rows}x${cols} with ${special} at ${where % x.length}`;
+      assertClose(`softmaxRows ${label}`, softmaxOn(b, "softmaxRows", rows, cols, x), soft, TRANSCENDENTAL, SUBNORMAL,
+        Float64Array.from(soft, (v, i) => Math.abs(v) * scale[i]));
+      assertClose(`logSoftmaxRows ${label}`, softmaxOn(b, "logSoftmaxRows", rows, cols, x), log, TRANSCENDENTAL, 1e-15, scale);
+    }
+  }), { numRuns: 60 });
+});
+
 test("equal logits of any size (even 3e38) give softmax 1/cols and log-softmax -ln(cols)", () => {
   for (const value of [0, -7, 1e30, -1e30, 3e38]) {
     for (const cols of [1, 3, 4, 17, 1000]) {
