@@ -11,15 +11,10 @@ import {
   type WorkerStart,
 } from "./protocol.js";
 import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
+import { SplitGovernor } from "./split-governor.js";
 import type { WasmInstanceExports, WasmMemory } from "../wasm-memory.js";
 
 type Kernel = (...args: number[]) => unknown;
-
-/**
- * The longest run of kernel calls kept on one thread after contention: a few training steps,
- * so a pool that was judged late during a burst of load splits again soon after it ends.
- */
-const MAX_PAUSE = 256;
 
 export interface PoolSetup {
   memory: WasmMemory;
@@ -63,12 +58,8 @@ export class ThreadPool {
   private readonly scratchArgs: number[] = [];
   /** How long idle workers may poll (0 when threads outnumber cores). */
   private spinMicros = 0;
-  /** Moving share of recent jobs in which the caller waited long for a worker (see adapt). */
-  private contention = 0;
-  /** Kernel calls left to run unsplit after contention, and the next such pause. */
-  private pausedCalls = 0;
-  private pause = 16;
-  private pauses = 0;
+  /** When to stop splitting for a while (a contended machine). */
+  private readonly governor = new SplitGovernor();
   /** Whether contention pauses splitting (off: every call the backend hands over is split). */
   adaptive = true;
   /** Time of the last job, and whether an idle check is scheduled (see parkWhenIdle). */
@@ -297,7 +288,7 @@ export class ThreadPool {
     const worked = performance.now();
     this.waitForBlocks(blocks);
     this.lastJob = performance.now();
-    if (this.adaptive && this.readyWorkers > 0 && ran > 0 && woken === 0) this.adapt(this.lastJob - started, worked - started, ran, blocks);
+    if (this.adaptive && this.readyWorkers > 0 && ran > 0 && woken === 0) this.governor.judge(this.lastJob - started, worked - started, ran, blocks);
     const failed = Atomics.load(ints, FAILED);
     if (failed !== 0) {
       const thread = failed === 1 ? "main thread" : `worker ${failed - 1}`;
@@ -305,37 +296,9 @@ export class ThreadPool {
     }
   }
 
-  /**
-   * Whether to split the next kernel call: false while paused after contention. A split pays
-   * only while the workers get a core when they need one. On a machine whose other processes
-   * take the cores, a worker that has claimed a block can be preempted in the middle of it, and
-   * the caller must wait a whole scheduling slice for it: measured, that made split kernels up
-   * to 2x slower than one thread. So the pool checks each split call against what it would
-   * have taken on one thread, judged from the caller's own blocks; when recent splits did not
-   * help, it runs the next `pause` calls on one thread, doubling the pause (up to MAX_PAUSE
-   * calls) each time the next split does not help either, and starting over after a run of
-   * splits that do. Jobs that had to wake a sleeping worker are not judged: the wake-up, not
-   * contention, made them late.
-   */
+  /** Whether to split the next kernel call: false while paused after contention (split-governor.ts). */
   splitAllowed(): boolean {
-    if (this.pausedCalls === 0) return true;
-    this.pausedCalls--;
-    return false;
-  }
-
-  private adapt(totalMs: number, workedMs: number, ran: number, blocks: number): void {
-    // The caller's own blocks show what the whole call would have taken on one thread
-    // (blocks / ran times as long): a split that did not beat that by 10% did not help.
-    const late = ran === blocks || totalMs > 0.9 * workedMs * (blocks / ran);
-    this.contention = 0.8 * this.contention + (late ? 0.2 : 0);
-    if (this.contention > 0.3) {
-      this.pausedCalls = this.pause;
-      this.pause = Math.min(2 * this.pause, MAX_PAUSE);
-      this.pauses++;
-      this.contention = 0.2; // one more late job after the pause pauses again, for longer
-    } else if (!late && this.contention < 0.05) {
-      this.pause = 16;
-    }
+    return this.governor.splitAllowed();
   }
 
   /** Until every block is done: polls briefly (blocks are short), then sleeps where allowed. */
@@ -355,7 +318,7 @@ export class ThreadPool {
     for (let p = 0; p <= this.wanted; p++) blocksRun.push(this.views.ints[BLOCKS_RUN + p]);
     return {
       readyWorkers: this.readyWorkers, workers: this.wanted, blocksRun, jobs: this.jobs, workersStarted: this.workersStarted,
-      startFailure: this.startFailure, pauses: this.pauses, stopsWhenIdle: this.stopsWhenIdle, parked: this.parked > 0,
+      startFailure: this.startFailure, pauses: this.governor.pauses, stopsWhenIdle: this.stopsWhenIdle, parked: this.parked > 0,
     };
   }
 
