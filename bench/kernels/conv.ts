@@ -1,6 +1,7 @@
 // conv2d (forward and both derivatives) and pooling beside TF.js's wasm backend, on pcgraph's
-// threaded backend with 1 and 2 threads, in interleaved rounds; every call reads its output
-// back (pcgraph: read, TF.js: dataSync).
+// threaded backend with 1 and 2 threads, in interleaved rounds; every call leaves its output in
+// wasm memory, on both sides (see bench/kernels/matmul.ts), and the machine's two-thread
+// ceiling runs in the same rounds (bench/kernels/ceiling.ts).
 // pcgraph runs NCHW; TF.js runs NHWC, its native layout. Each of our three convolution kernels
 // is compared with TF.js's FORWARD conv2d on the same problem (the same flops), and the input
 // derivative also with TF.js's own (conv2dTranspose); TF.js's wasm backend has no filter
@@ -11,6 +12,7 @@ import { conv2dOutputShape, pool2dOutputShape } from "../../src/backend/kernels.
 import { tfjsWasm } from "../peer.js";
 import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved, type Timing } from "../report.js";
 import { randomFloats, threadBackends } from "./matmul.js";
+import { CEILING_COLUMN, startCeiling } from "./ceiling.js";
 import type { Peaks } from "./peak.js";
 
 interface ConvShape {
@@ -28,34 +30,27 @@ const convShapes: ConvShape[] = [
 
 type Kernel = (backend: Backend, at: Record<string, number>) => void;
 
-/** A pcgraph call on `backend` over fresh buffers: run (kernel + read back) and free. */
+/** A pcgraph call on `backend` over fresh buffers: run and free. */
 function pcgraphCall(backend: Backend, buffers: Record<string, Float32Array | number>, output: string, kernel: Kernel) {
   const at: Record<string, number> = {};
   for (const [name, data] of Object.entries(buffers)) {
     at[name] = backend.alloc(typeof data === "number" ? data : data.length);
     if (typeof data !== "number") backend.write(at[name], data);
   }
-  const length = typeof buffers[output] === "number" ? (buffers[output] as number) : (buffers[output] as Float32Array).length;
   return {
-    run: () => {
-      kernel(backend, at);
-      backend.read(at[output], length);
-    },
+    run: () => kernel(backend, at),
     free: () => Object.values(at).forEach((a) => backend.free(a)),
   };
 }
 
-/** A TF.js call: the op, then dataSync and dispose of its output. */
-const peerCall = (op: () => tfTypes.Tensor) => () => {
-  const out = op();
-  out.dataSync();
-  out.dispose();
-};
+/** A TF.js call: the op, then dispose of its output. */
+const peerCall = (op: () => tfTypes.Tensor) => () => op().dispose();
 
 export async function benchConv(peaks: Peaks): Promise<void> {
   const tf = await tfjsWasm();
   const [one, two] = await threadBackends();
-  beginTable("conv2d (batch 32, 3x3, stride 1, padding 1, NCHW) and pooling, GFLOP/s or Gelem/s (median of interleaved rounds; every call reads its output back)");
+  const ceiling = await startCeiling();
+  beginTable("conv2d (batch 32, 3x3, stride 1, padding 1, NCHW) and pooling, GFLOP/s or Gelem/s (median of interleaved rounds; outputs left in wasm memory on both sides)");
   const rows: string[][] = [];
   const ratio = (a: Timing, b: Timing) => `${medianRatio(a, b).toFixed(2)}x`;
 
@@ -86,7 +81,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
     for (const [name, buffers, output, kernel] of kernels) {
       const ours1 = pcgraphCall(one, buffers, output, kernel);
       const ours2 = pcgraphCall(two, buffers, output, kernel);
-      const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run, forward: peerForward };
+      const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run, forward: peerForward, ...ceiling.contenders };
       if (name === "d/d input") contenders.own = peerInput;
       const t = timeInterleaved(contenders, { rounds: 7 });
       ours1.free();
@@ -97,6 +92,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
         `${rate(t.forward)} (forward)${t.own ? `, ${rate(t.own)} (its own)` : ""}`,
         `${ratio(t.forward, t.two)}${t.own ? `, ${ratio(t.own, t.two)}` : ""}`,
         `${((100 * gflop) / t.one.seconds / peaks.gflops[0]).toFixed(0)}% / ${((100 * gflop) / t.two.seconds / peaks.gflops[1]).toFixed(0)}%`,
+        ceiling.threads(t).toFixed(2),
       ]);
     }
     tx.dispose();
@@ -130,16 +126,19 @@ export async function benchConv(peaks: Peaks): Promise<void> {
   for (const [name, buffers, output, kernel, peer] of pools) {
     const ours1 = pcgraphCall(one, buffers, output, kernel);
     const ours2 = pcgraphCall(two, buffers, output, kernel);
-    const t = timeInterleaved({ one: ours1.run, two: ours2.run, peer }, { rounds: 7 });
+    const t = timeInterleaved({ one: ours1.run, two: ours2.run, peer, ...ceiling.contenders }, { rounds: 7 });
     ours1.free();
     ours2.free();
     const rate = (timing: Timing) => (inLength / timing.seconds / 1e9).toFixed(2);
-    rows.push([`${name} pool 32x16x28x28 2x2/2 (Gelem/s)`, rate(t.one), rate(t.two), ratio(t.one, t.two), rate(t.peer), ratio(t.peer, t.two), "-"]);
+    rows.push([`${name} pool 32x16x28x28 2x2/2 (Gelem/s)`, rate(t.one), rate(t.two), ratio(t.one, t.two), rate(t.peer), ratio(t.peer, t.two), "-",
+      ceiling.threads(t).toFixed(2)]);
   }
   tx.dispose();
   tdy.dispose();
   ty.dispose();
-  markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "2 threads / TF.js", "of peak 1 / 2 threads"], rows);
+  markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "2 threads / TF.js", "of peak 1 / 2 threads",
+    CEILING_COLUMN], rows);
   endTable();
   two.dispose();
+  ceiling.dispose();
 }

@@ -7,7 +7,7 @@
 // a number, which both return directly, so they have one column. Reading 4 MB back costs
 // about as much as a fast kernel, and the same on both sides, so it pulls those ratios
 // towards 1.
-// The last column is the kernel's compulsory memory traffic over the streaming micro-kernel's
+// The memory column is the kernel's compulsory memory traffic over the streaming micro-kernel's
 // bandwidth (bench/kernels/peak.ts) on as many threads: near 100% for memory-bound ops, low
 // for ops bound by exp/div throughput instead.
 import type { Tensor } from "@tensorflow/tfjs-core";
@@ -15,6 +15,7 @@ import type { Address, Backend } from "../../src/backend/kernels.js";
 import { tfjsWasm } from "../peer.js";
 import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved, type Timing } from "../report.js";
 import { threadBackends } from "./matmul.js";
+import { CEILING_COLUMN, startCeiling } from "./ceiling.js";
 import type { Peaks } from "./peak.js";
 
 const N = 1 << 20;
@@ -76,6 +77,7 @@ const cases: Case[] = [
 export async function benchElementwise(peaks: Peaks): Promise<void> {
   const tf = await tfjsWasm();
   const [one, two] = await threadBackends();
+  const ceiling = await startCeiling();
   beginTable(`elementwise, reductions and softmax on 1M floats, Melem/s (median of interleaved rounds; the op alone, and the op with its result read back)`);
   const rows: string[][] = [];
   for (const c of cases) {
@@ -97,7 +99,7 @@ export async function benchElementwise(peaks: Peaks): Promise<void> {
       };
     };
     const ours1 = ours(one), ours2 = ours(two);
-    const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run };
+    const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run, ...ceiling.contenders };
     // Reading back allocates 4 MB per call, and the collector's helper threads then take the
     // second core for a while: timed in separate rounds, so that they do not land in the op's.
     const withReadBack: Record<string, () => void> = { one: ours1.runAndRead, two: ours2.runAndRead };
@@ -137,10 +139,12 @@ export async function benchElementwise(peaks: Peaks): Promise<void> {
       ratio(t.peer, t.one), ratio(t.peer, t.two),
       read ? `${ratio(read.peer, read.one)} / ${ratio(read.peer, read.two)}` : "-",
       `${traffic(t.one, 0)} / ${traffic(t.two, 1)}`,
+      ceiling.threads(t).toFixed(2),
     ]);
   }
   markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "1 thread / TF.js", "2 threads / TF.js",
-    "read back too: 1 / 2 threads over TF.js", "memory traffic of streaming peak, 1 / 2 threads"], rows);
+    "read back too: 1 / 2 threads over TF.js", "memory traffic of streaming peak, 1 / 2 threads", CEILING_COLUMN], rows);
   endTable();
   two.dispose();
+  ceiling.dispose();
 }

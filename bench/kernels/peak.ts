@@ -33,7 +33,7 @@ async function compilePeakModule(): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 let compiled: Promise<Uint8Array<ArrayBuffer>> | undefined;
-const peakBytes = () => (compiled ??= compilePeakModule());
+export const peakBytes = (): Promise<Uint8Array<ArrayBuffer>> => (compiled ??= compilePeakModule());
 
 /**
  * Seconds of each of RUNS timed runs of the micro-kernel `kind` after a warm-up, on this

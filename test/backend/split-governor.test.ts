@@ -13,6 +13,7 @@ function onClock(): { g: SplitGovernor; clock: { ms: number } } {
 
 // A 2-block split whose caller ran 1 block in 1 ms: one thread would have taken 2 ms.
 const helped = (g: SplitGovernor) => g.judge(1.1, 1, 1, 2);
+const notJudged = (g: SplitGovernor) => g.judge(2, 1, 2, 2);
 const late = (g: SplitGovernor) => g.judge(2.5, 1, 1, 2);
 
 /** How long, in ms of the clock, splitting stays paused from now (probing every 0.25 ms). */
@@ -31,7 +32,7 @@ governor("splits that help never pause, however many", () => {
   assert.is(g.pauses, 0);
 });
 
-governor("a split helps when it beats the caller's estimate of one thread by 10%, and never when the caller ran every block", () => {
+governor("a split counts as late when it was slower than the caller's estimate of one thread; one whose caller ran every block is not judged", () => {
   fc.assert(fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.integer({ min: 2, max: 32 }),
     fc.integer({ min: 1, max: 32 }), fc.double({ min: 0.5, max: 1.5, noNaN: true }), (worked, blocks, ranDraw, share) => {
       const ran = 1 + (ranDraw % blocks);
@@ -40,9 +41,19 @@ governor("a split helps when it beats the caller's estimate of one thread by 10%
       // Two judgments in a row pause exactly when both were late.
       g.judge(share * oneThread, worked, ran, blocks);
       g.judge(share * oneThread, worked, ran, blocks);
-      const wasLate = ran === blocks || share > 0.9;
+      const wasLate = ran < blocks && share > 1;
       assert.is(g.pauses, wasLate ? 1 : 0, `worked ${worked} ran ${ran}/${blocks} share ${share}`);
     }));
+});
+
+governor("calls the caller ran alone never pause, and do not break a run of late splits either", () => {
+  const { g } = onClock();
+  for (let i = 0; i < 1000; i++) notJudged(g);
+  assert.is(g.pauses, 0);
+  late(g);
+  notJudged(g);
+  late(g);
+  assert.is(g.pauses, 1);
 });
 
 governor("two late splits pause for a time, not a number of calls: short calls do not end it early", () => {

@@ -3,9 +3,9 @@
 // worker that has claimed a block can be preempted in the middle of it, and the caller must
 // wait a whole scheduling slice for it: measured, that made split kernels up to 2x slower than
 // one thread. So every split call is judged against what it would have taken on one thread,
-// from the caller's own blocks; when recent splits did not help, the calls of the next
+// from the caller's own blocks; when recent splits were slower than that, the calls of the next
 // FIRST_PAUSE_MS run on one thread, the pause doubling (up to MAX_PAUSE_MS) each time the next
-// split does not help either, and starting over after a run of splits that do.
+// split is slow too, and starting over after a run of splits that are not.
 
 /**
  * How long calls stay on one thread after contention, at first and at most: at most a few
@@ -16,8 +16,8 @@
 export const FIRST_PAUSE_MS = 2;
 export const MAX_PAUSE_MS = 100;
 
-/** A split that did not beat the caller's estimate of one thread by this share did not help. */
-const HELPED = 0.9;
+/** A split slower than this share of the caller's estimate of one thread was harmed by a late worker. */
+const HARMED = 1;
 
 export class SplitGovernor {
   /** Moving share of recent jobs in which the caller waited long for a worker. */
@@ -41,10 +41,13 @@ export class SplitGovernor {
   /**
    * Judges one split call of `blocks` blocks, of which the caller ran `ran` (>= 1) in
    * `workedMs`, the whole call taking `totalMs`. The caller's own blocks show what the call
-   * would have taken on one thread: blocks / ran times as long.
+   * would have taken on one thread: blocks / ran times as long. A call whose caller ran every
+   * block is not judged: no worker came in time, so the caller did the work it would have done
+   * unsplit, at no cost; pausing guards against the call a worker began and then stalled.
    */
   judge(totalMs: number, workedMs: number, ran: number, blocks: number): void {
-    const late = ran === blocks || totalMs > HELPED * workedMs * (blocks / ran);
+    if (ran >= blocks) return;
+    const late = totalMs > HARMED * workedMs * (blocks / ran);
     this.contention = 0.8 * this.contention + (late ? 0.2 : 0);
     if (this.contention > 0.3) {
       this.pausedUntil = this.now() + this.pauseMs;

@@ -1,0 +1,81 @@
+// The machine's two-thread ceiling, measured in the same interleaved rounds as the kernels it
+// is set beside. A one-off ceiling measured before a table says little on a machine whose
+// second core comes and goes (other processes, a hypervisor's other guests): the register-bound
+// f32x4 micro-kernel of bench/assembly/peak.ts runs as two more contenders of each table's
+// rounds, once on the calling thread alone and once on it and a worker at the same time, each
+// call about as long as a kernel call. 2 x (one alone) / (two at once), per round, is how many
+// threads' worth of work the machine gave in that round: about 2 on two free cores, near 1 when
+// something else holds the second. A kernel's 2-thread speed-up is read against it.
+import { Worker } from "node:worker_threads";
+import { median, type Timing } from "../report.js";
+import { peakBytes } from "./peak.js";
+
+/** Micro-kernel steps per call: 96 flops each, about 1 ms at 46 GFLOP/s. */
+const STEPS = 500_000;
+// Control words: the job sequence the worker waits on, the last job it finished, shutdown.
+const JOB = 0, DONE = 1, SHUTDOWN = 2;
+
+/** The column a table gives the ceiling under. */
+export const CEILING_COLUMN = "threads' worth the machine gave (same rounds)";
+
+export interface Ceiling {
+  /** Contenders for timeInterleaved: the micro-kernel on this thread, and on this thread and a worker at once. */
+  contenders: { ceilingOne: () => void; ceilingTwo: () => void };
+  /** Threads' worth of work the machine gave, median over the rounds of `times` (which ran the contenders). */
+  threads(times: Record<string, Timing>): number;
+  dispose(): void;
+}
+
+export async function startCeiling(): Promise<Ceiling> {
+  const bytes = await peakBytes();
+  const control = new Int32Array(new SharedArrayBuffer(12));
+  // The worker polls for 200 µs after each job before it sleeps, as the pool's workers do.
+  const source = `
+    const { workerData } = require("node:worker_threads");
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes), { env: { abort() { throw new Error("abort"); } } });
+    const run = instance.exports.run;
+    const control = workerData.control;
+    let seen = 0, sink = 0;
+    for (;;) {
+      const until = performance.now() + 0.2;
+      while (Atomics.load(control, ${JOB}) === seen && performance.now() < until) {}
+      if (Atomics.load(control, ${JOB}) === seen) Atomics.wait(control, ${JOB}, seen);
+      seen = Atomics.load(control, ${JOB});
+      if (Atomics.load(control, ${SHUTDOWN})) break;
+      sink += run(${STEPS}, 0.999, 1e-3);
+      Atomics.store(control, ${DONE}, seen);
+      Atomics.notify(control, ${DONE});
+    }
+    if (!Number.isFinite(sink)) throw new Error("non-finite");`;
+  const worker = new Worker(source, { eval: true, workerData: { bytes, control } });
+  worker.unref();
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+    env: { abort: () => { throw new Error("peak micro-kernel aborted"); } },
+  });
+  const run = instance.exports.run as (steps: number, x: number, y: number) => number;
+  let sink = 0;
+  const ceilingOne = () => { sink += run(STEPS, 0.999, 1e-3); };
+  const ceilingTwo = () => {
+    const job = Atomics.add(control, JOB, 1) + 1;
+    Atomics.notify(control, JOB);
+    sink += run(STEPS, 0.999, 1e-3);
+    while (Atomics.load(control, DONE) !== job) Atomics.wait(control, DONE, Atomics.load(control, DONE), 1);
+  };
+  // Warm-up: both instances compiled by the optimising tier (V8 starts wasm in a baseline
+  // compiler and tiers up hot functions in the background).
+  const warmUntil = performance.now() + 300;
+  while (performance.now() < warmUntil) ceilingTwo();
+  return {
+    contenders: { ceilingOne, ceilingTwo },
+    threads: (times) => {
+      if (!Number.isFinite(sink)) throw new Error("the micro-kernel produced a non-finite result");
+      const one = times.ceilingOne.perRound, two = times.ceilingTwo.perRound;
+      return median(one.map((t, i) => (2 * t) / two[i]));
+    },
+    dispose: () => {
+      Atomics.store(control, SHUTDOWN, 1);
+      Atomics.add(control, JOB, 1);
+      Atomics.notify(control, JOB);
+    },
+  };
+}
