@@ -26,6 +26,7 @@ import { PCGraph } from "../src/train/pc-graph.js";
 import { gradientEngine, type Algorithm } from "../src/train/gradients.js";
 import { createOptimizer } from "../src/train/optimizers.js";
 import { graphBenchmark } from "./graph.js";
+import { CEILING_COLUMN, startCeiling } from "./kernels/ceiling.js";
 import { peerDescription, tfjsWasm } from "./peer.js";
 import { beginTable, endTable, markdownTable, median, medianRatio, timeInterleaved, type Timing } from "./report.js";
 
@@ -105,6 +106,8 @@ const times = (a: Timing, b: Timing) => `${medianRatio(a, b).toFixed(2)}x`;
 
 console.log(`pcgraph training benchmarks; peer: ${await peerDescription()}`);
 const [one, two] = await threadBackends();
+// The machine's two-thread ceiling, run in the same rounds as the 1- and 2-thread contenders.
+const ceiling = await startCeiling();
 
 if (!only || only === "steps") {
   beginTable(`one training step at batch ${BATCH} (gradients + SGD update), ms (median of interleaved rounds)`);
@@ -116,17 +119,19 @@ if (!only || only === "steps") {
     for (const algorithm of ["bp", "zil", "fpa", "il"] as Algorithm[]) {
       const [s1, s2] = graphs.map((g) => trainingStep(g, algorithm));
       const withPeer = name.startsWith("MLP") && (algorithm === "bp" || algorithm === "zil");
-      const t = timeInterleaved({ one: s1.step, two: s2.step, ...(withPeer ? { tfjs: peer.step } : {}) },
+      const t = timeInterleaved({ one: s1.step, two: s2.step, ...(withPeer ? { tfjs: peer.step } : {}), ...ceiling.contenders },
         { rounds: 7, roundMs: algorithm === "il" ? 200 : 60 });
       s1.dispose();
       s2.dispose();
       rows.push([name, algorithm === "il" ? "IL (T=20)" : algorithm === "zil" ? "Z-IL" : algorithm.toUpperCase(),
-        ms(t.one), ms(t.two), times(t.one, t.two), t.tfjs ? ms(t.tfjs) : "-", t.tfjs ? times(t.tfjs, t.two) : "-"]);
+        ms(t.one), ms(t.two), times(t.one, t.two), t.tfjs ? ms(t.tfjs) : "-", t.tfjs ? times(t.tfjs, t.two) : "-",
+        ceiling.threads(t).toFixed(2)]);
     }
     graphs.forEach((g) => g.dispose());
   }
   peer.dispose();
-  markdownTable(["model", "algorithm", "1 thread", "2 threads", "2 threads / 1", "TF.js (MLP)", "TF.js / pcgraph 2 threads"], rows, ["l", "l"]);
+  markdownTable(["model", "algorithm", "1 thread", "2 threads", "2 threads / 1", "TF.js (MLP)", "TF.js / pcgraph 2 threads", CEILING_COLUMN],
+    rows, ["l", "l"]);
   endTable();
 }
 
@@ -196,26 +201,31 @@ if (!only || only === "batch") {
       const graphs = [mlp(one), mlp(two)];
       const [s1, s2] = graphs.map((g) => trainingStep(g, algorithm, batchSize));
       const counted = countCalls(one, s1.step);
-      const t = timeInterleaved({ one: s1.step, two: s2.step, tfjs: peers.get(batchSize)!.step }, { rounds: 7 });
+      const t = timeInterleaved({ one: s1.step, two: s2.step, tfjs: peers.get(batchSize)!.step, ...ceiling.contenders }, { rounds: 7 });
       s1.dispose();
       s2.dispose();
       graphs.forEach((g) => g.dispose());
       rows.push([String(batchSize), algorithm === "zil" ? "Z-IL" : "BP", ms(t.one), ms(t.two), times(t.one, t.two), ms(t.tfjs),
         times(t.tfjs, t.two), String(counted.calls), String(counted.allocations),
         ((counted.stepSeconds - counted.kernelSeconds) * 1e6).toFixed(0),
-        `${((100 * (counted.stepSeconds - counted.kernelSeconds)) / counted.stepSeconds).toFixed(0)}%`]);
+        `${((100 * (counted.stepSeconds - counted.kernelSeconds)) / counted.stepSeconds).toFixed(0)}%`, ceiling.threads(t).toFixed(2)]);
     }
     peers.get(batchSize)!.dispose();
   }
   markdownTable(["batch", "algorithm", "1 thread ms", "2 threads ms", "2 threads / 1", "TF.js ms", "TF.js / pcgraph 2 threads",
-    "kernel calls / step", "allocations / step", "µs / step outside kernels (JS), 1 thread", "share of the step"], rows);
+    "kernel calls / step", "allocations / step", "µs / step outside kernels (JS), 1 thread", "share of the step", CEILING_COLUMN], rows);
   endTable();
 }
+
+/** The ceiling over a few short rounds, measured between epochs (which are too long to interleave with). */
+const ceilingNow = () => ceiling.threads(timeInterleaved(ceiling.contenders, { rounds: 5 }));
+const EPOCH_CEILING_COLUMN = "threads' worth the machine gave (between rounds)";
 
 if (!only || only === "epoch") {
   const data = loadData("mnist", { seed: 1, testFraction: 0.2, augment: "auto" });
   beginTable(`one epoch of npm start: MLP 784-256-256-10, Z-IL, Adam, batch 64, ${data.train.size.toLocaleString("en-US")} training digits (shifted copies included), wall clock s, 3 interleaved rounds`);
   const seconds: Record<string, number[]> = { one: [], two: [] };
+  const ceilings: number[] = [];
   for (let round = 0; round < 3; round++) {
     for (const [name, backend] of (round % 2 ? [["two", two], ["one", one]] : [["one", one], ["two", two]]) as [string, Backend][]) {
       const graph = mlp(backend);
@@ -227,16 +237,19 @@ if (!only || only === "epoch") {
       seconds[name].push((performance.now() - started) / 1000);
       graph.dispose();
     }
+    ceilings.push(ceilingNow());
   }
   const t1: Timing = { seconds: median(seconds.one), perRound: seconds.one };
   const t2: Timing = { seconds: median(seconds.two), perRound: seconds.two };
-  markdownTable(["1 thread s", "2 threads s", "2 threads / 1"], [[t1.seconds.toFixed(2), t2.seconds.toFixed(2), times(t1, t2)]]);
+  markdownTable(["1 thread s", "2 threads s", "2 threads / 1", EPOCH_CEILING_COLUMN],
+    [[t1.seconds.toFixed(2), t2.seconds.toFixed(2), times(t1, t2), median(ceilings).toFixed(2)]]);
   endTable();
 
   // One epoch of the PC-graph experiment's generative hierarchy (npm run experiment:pcgraph).
   const digits = loadData("mnist", { seed: 1, testFraction: 0.2, augment: false });
   beginTable(`one epoch of the PC-graph experiment's generative hierarchy label 10 -> 128 -> 784 (PC, T = 20, γ = 0.1, Adam 1e-3, batch 64, ${digits.train.size.toLocaleString("en-US")} digits), wall clock s, 3 interleaved rounds`);
   const graphSeconds: Record<string, number[]> = { one: [], two: [] };
+  const graphCeilings: number[] = [];
   const generative = hierarchical([["sensory", 784, "tanh"], ["hidden", 128, "tanh"], ["label", 10]], { direction: "backward" });
   for (let round = 0; round < 3; round++) {
     for (const [name, backend] of (round % 2 ? [["two", two], ["one", one]] : [["one", one], ["two", two]]) as [string, Backend][]) {
@@ -248,13 +261,16 @@ if (!only || only === "epoch") {
       graphSeconds[name].push((performance.now() - started) / 1000);
       net.dispose();
     }
+    graphCeilings.push(ceilingNow());
   }
   const g1: Timing = { seconds: median(graphSeconds.one), perRound: graphSeconds.one };
   const g2: Timing = { seconds: median(graphSeconds.two), perRound: graphSeconds.two };
-  markdownTable(["1 thread s", "2 threads s", "2 threads / 1"], [[g1.seconds.toFixed(2), g2.seconds.toFixed(2), times(g1, g2)]]);
+  markdownTable(["1 thread s", "2 threads s", "2 threads / 1", EPOCH_CEILING_COLUMN],
+    [[g1.seconds.toFixed(2), g2.seconds.toFixed(2), times(g1, g2), median(graphCeilings).toFixed(2)]]);
   endTable();
 }
 
 two.dispose();
+ceiling.dispose();
 
 if (!only || only === "graph") await graphBenchmark();
