@@ -187,6 +187,7 @@ export class PCEngine {
 
   /** The state of the last run (value, prediction and error units), for inspection. */
   get lastState(): PCState | null {
+    this.state?.settle();
     return this.state;
   }
 

@@ -145,7 +145,10 @@ function shortestLevels(state: PCState): Map<Vertex, number> {
  */
 export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator, o: ZilScheduleOptions): ScheduleResult {
   state.outputWeight = 1;
-  state.initializeFeedforward();
+  // Unobserved (no listener, no energies), the wavefront reads nothing it has not written:
+  // see frontierStep.
+  const unobserved = o.schedule === "frontier" && !o.recordEnergy && !o.onStep;
+  state.initializeFeedforward(false, unobserved);
   const network = state.network;
   const energies = o.recordEnergy ? [state.energy()] : [];
   const depth = network.depth;
@@ -166,13 +169,33 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
   if (o.onStep) o.onStep(vertexStepEvent(state, 0));
   learnAt(0);
   for (let t = 1; t <= depth; t++) {
-    if (o.schedule === "frontier") frontierStep(state, network.byLevel[t], o.gamma);
+    if (o.schedule === "frontier") frontierStep(state, network.byLevel[t], o.gamma, unobserved);
     else inferenceStep(state, { gamma: o.gamma });
     if (o.recordEnergy) energies.push(state.energy());
     if (o.onStep) o.onStep(vertexStepEvent(state, t));
     learnAt(t);
   }
+  if (unobserved) state.unsettled = () => settleWavefront(state);
   return { steps: depth, energies };
+}
+
+/**
+ * The units an unobserved wavefront run left for nothing to read (frontierStep), brought to
+ * what the observed run holds, bit for bit: each internal prediction is the feedforward value
+ * (where the value was left), a vertex the wavefront moved has x = x_ff + gamma change = x_ff
+ * + e, and one it never reached keeps e = 0.
+ */
+function settleWavefront(state: PCState): void {
+  const backend = state.backend;
+  const moved = new Set<Vertex>();
+  for (let t = 1; t <= state.network.depth; t++) for (const v of state.network.byLevel[t]) if (isFree(v)) moved.add(v);
+  for (const v of state.network.vertices) {
+    if (v.isInput || v.isOutput) continue;
+    const value = state.value[v.index], error = state.error[v.index]!;
+    value.copyTo(state.prediction[v.index]!);
+    if (moved.has(v)) backend.axpy(value.size, 1, error.address, value.address);
+    else backend.fill(error.size, 0, error.address);
+  }
 }
 
 /**
@@ -181,8 +204,17 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
  * moved, so their predictions are unchanged: the error units change exactly as the value
  * units do (e = x - mu with mu fixed), and are updated by that change rather than by
  * re-subtracting two nearly equal numbers, which in f32 would round |x| away.
+ *
+ * `unobserved`: nothing outside reads the state during the run, and inside it a moved value
+ * is never read again (a vertex's feedback and learning read its children's errors and its
+ * parents' values, and its parents, at higher levels, move only later), nor is an error
+ * before its vertex's step, nor an internal prediction (errors are updated by the change,
+ * not recomputed). So the feedforward pass writes the values alone (no copy into the
+ * predictions, no zeroing of the errors), the values stay there, and each error, zero until
+ * now, is written as gamma times the change: the same errors, hence the same updates,
+ * without four passes per vertex.
  */
-function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void {
+function frontierStep(state: PCState, wavefront: Vertex[], gamma: number, unobserved: boolean): void {
   const backend = state.backend;
   const moving = wavefront.filter(isFree);
   // The change is -e_v + feedback, and e_v is exactly zero here: neither v nor its parents
@@ -190,8 +222,13 @@ function frontierStep(state: PCState, wavefront: Vertex[], gamma: number): void 
   for (const v of moving) feedback(state, v, state.change[v.index]!);
   for (const v of moving) {
     const change = state.change[v.index]!;
-    backend.axpy(change.size, gamma, change.address, state.value[v.index].address);
-    backend.axpy(change.size, gamma, change.address, state.error[v.index]!.address);
+    const error = state.error[v.index]!;
+    if (unobserved) {
+      backend.scale(change.size, gamma, change.address, error.address);
+    } else {
+      backend.axpy(change.size, gamma, change.address, state.value[v.index].address);
+      backend.axpy(change.size, gamma, change.address, error.address);
+    }
   }
 }
 

@@ -30,6 +30,11 @@ export class PCState {
   outputWeight = 1;
   /** The loss at the feedforward prediction of the last initialisation. */
   feedforwardLoss = NaN;
+  /**
+   * Set by a schedule that left units for nothing to read (Z-IL's unobserved wavefront): brings
+   * every unit to what the schedule's full dynamics hold. `settle()` runs it once.
+   */
+  unsettled: (() => void) | null = null;
 
   constructor(readonly network: PCNetwork, readonly batch: number) {
     const backend = network.graph.backend;
@@ -45,8 +50,16 @@ export class PCState {
     return this.network.graph.backend;
   }
 
+  /** Completes the units a schedule left unwritten (see `unsettled`); a no-op otherwise. */
+  settle(): void {
+    const complete = this.unsettled;
+    this.unsettled = null;
+    complete?.();
+  }
+
   /** Clamps the inputs to the batch's data and stores the target. */
   load(batch: PCBatch): void {
+    this.unsettled = null;
     const graph = this.network.graph;
     const { batch: size, byNode } = resolveFeeds(graph, batch.inputs);
     if (size !== this.batch) throw new ShapeError(`PC state was made for batch ${this.batch}, got ${size}`);
@@ -84,11 +97,18 @@ export class PCState {
   /**
    * The feedforward pass: x = mu for every vertex, all internal errors zero, the output's
    * error from the loss. Keeps a copy of the values when `keepFeedforward` (FPA).
+   * `valuesOnly`: the internal vertices' values alone, computed in place, their predictions
+   * and errors left as they were, for a schedule that reads neither before writing it (Z-IL's
+   * unobserved wavefront, schedules.ts).
    */
-  initializeFeedforward(keepFeedforward = false): void {
+  initializeFeedforward(keepFeedforward = false, valuesOnly = false): void {
     const backend = this.backend;
     for (const v of this.network.vertices) {
       if (v.isInput) continue;
+      if (valuesOnly && !v.isOutput) {
+        v.op!.forward(this.parentValues(v), this.params(v), this.value[v.index]);
+        continue;
+      }
       this.predict(v);
       if (!v.isOutput) {
         this.prediction[v.index]!.copyTo(this.value[v.index]);

@@ -243,6 +243,48 @@ zil("the wavefront moves error units exactly as value units (e = x - mu holds wi
   );
 });
 
+// Unobserved (no listener, no energies), the wavefront writes only what the run reads again
+// (schedules.ts, frontierStep); reading lastState completes the rest. Everything must match an
+// observed run bit for bit: gradients, and after settling every value, prediction and error
+// unit. Two batches through one engine, so that units and accumulators left from the first
+// run cannot leak into the second.
+zil("an unobserved run gives the observed run's gradients and, once its state is read, its units, bit for bit (up to the sign of zero)", () => {
+  fc.assert(
+    fc.property(graphArbitrary(8), fc.constantFrom<"reference-f64" | "wasm-simd">("reference-f64", "wasm-simd"), fc.constantFrom(1, 0.5),
+      (drawn, backend, gamma) => {
+      const graph = new Graph(drawn.spec, { seed: drawn.seed, backend });
+      const batches = [randomBatch(graph, drawn.batch, drawn.seed + 1), randomBatch(graph, drawn.batch, drawn.seed + 2)];
+      const quiet = new PCEngine(graph, { algorithm: "zil", gamma });
+      const watched = new PCEngine(graph, { algorithm: "zil", gamma, recordEnergy: true });
+      // Bits, but for the sign of a zero: the observed run forms an error as 0 + gamma * change,
+      // the unobserved one as gamma * change, which differ for a change of -0 (equal numbers).
+      const unsigned = (x: number) => (x === 0 ? 0 : x);
+      const bits = (t: Tensor | null) => (t ? Array.from(new Uint32Array(Float32Array.from(t.dataSync(), unsigned).buffer)) : []);
+      const bits64 = (t: Tensor | null) => (t ? Array.from(t.dataSync(), (x) => String(unsigned(x))) : []);
+      const read = backend === "wasm-simd" ? bits : bits64;
+      try {
+        for (const [b, batch] of batches.entries()) {
+          const quietGradients = quiet.run(batch).gradients;
+          const watchedGradients = watched.run(batch).gradients;
+          for (const p of graph.parameters)
+            assert.equal(read(quietGradients.get(p.name)!), read(watchedGradients.get(p.name)!), `${backend} batch ${b} gradient ${p.name} on\n${describeGraph(drawn)}`);
+          const [q, w] = [quiet.lastState!, watched.lastState!];
+          for (const v of q.network.vertices) {
+            for (const units of ["value", "prediction", "error"] as const)
+              assert.equal(read(q[units][v.index]), read(w[units][v.index]), `${backend} batch ${b} ${units} of "${v.name}" on\n${describeGraph(drawn)}`);
+          }
+        }
+      } finally {
+        quiet.dispose();
+        watched.dispose();
+        for (const batch of batches) for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+        graph.dispose();
+      }
+    }),
+    { numRuns: 40 },
+  );
+});
+
 // Levelling is structural: with relays every edge from a free vertex that reaches the
 // output descends exactly one level, and an edge spanning k levels gets exactly k - 1 relays (counted here from the
 // levels of the unrelayed network).
