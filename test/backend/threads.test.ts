@@ -365,8 +365,16 @@ threads("a split call that had to wake a sleeping worker is not taken for conten
   // idle past its polling window sleeps, and waking it takes tens of microseconds, so a small
   // call finishes on the calling thread before the worker joins: that is not contention, and
   // calls spaced out like this must go on being split.
+  // Such a call is not judged at all (a spy on the pool's judge counts the calls judged).
   const backend = createBackend("wasm-simd-threads", { threads: 2, parallelThreshold: 1 }) as ThreadedBackend;
   await backend.whenStarted();
+  const governor = (backend as unknown as { pool: { governor: { judge: (...args: number[]) => void } } }).pool.governor;
+  let judged = 0;
+  const judge = governor.judge.bind(governor);
+  governor.judge = (...args: number[]) => {
+    judged++;
+    judge(...args);
+  };
   const n = 1 << 12;
   const x = backend.alloc(n);
   backend.fill(n, 1, x);
@@ -378,6 +386,7 @@ threads("a split call that had to wake a sleeping worker is not taken for conten
   const { jobs, pauses } = backend.threadInfo().stats;
   assert.is(jobs - jobsBefore, 12, "every call was split");
   assert.is(pauses, 0, "no pause");
+  assert.is(judged, 0, "no call that woke the worker was judged");
   backend.free(x);
   backend.dispose();
 });
