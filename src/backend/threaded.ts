@@ -16,6 +16,7 @@ export type { PoolStats };
 import { hardwareThreads } from "./threads/spawn.js";
 import {
   blockCount, DEFAULT_PARALLEL_THRESHOLD_NS, ELEMENT_ALIGN, NS_PER_UNIT, OVERSUBSCRIBED_PARALLEL_THRESHOLD_NS, splitUnits,
+  STREAM_THRESHOLD_SCALE,
 } from "./threads/split.js";
 import { WasmBackend, type WasmExports } from "./wasm.js";
 import type { WasmInstanceExports } from "./wasm-memory.js";
@@ -239,16 +240,20 @@ export class ThreadedBackend extends WasmBackend {
     return { threads: this.threads, readyWorkers: stats.readyWorkers, parallelThresholdNs: this.thresholdNs, stats };
   }
 
-  /** Blocks to cut a call into: 1 (stay on this thread) unless it is worth sharing. */
-  private blocks(estimatedNs: number): number {
+  /**
+   * Blocks to cut a call into: 1 (stay on this thread) unless it is worth sharing, judged
+   * against the threshold times `thresholdScale` (STREAM_THRESHOLD_SCALE for streaming kernels).
+   */
+  private blocks(estimatedNs: number, thresholdScale = 1): number {
     if (!this.pool || this.threads < 2) return 1;
+    const threshold = this.thresholdNs * thresholdScale;
     if (this.pool.isParked) {
       // Workers stopped after idling: start them; this call stays on the calling thread.
-      if (estimatedNs >= this.thresholdNs) this.pool.wake();
+      if (estimatedNs >= threshold) this.pool.wake();
       return 1;
     }
     const participants = 1 + Math.min(this.pool.readyWorkers, this.threads - 1);
-    const blocks = blockCount(estimatedNs, participants, this.thresholdNs);
+    const blocks = blockCount(estimatedNs, participants, threshold);
     return blocks > 1 && this.pool.splitAllowed() ? blocks : 1;
   }
 
@@ -272,15 +277,16 @@ export class ThreadedBackend extends WasmBackend {
    */
   private elementwise(op: Operation, n: number, nsPerElement: number, args: number[], pointers: number[],
     outputs: number[], serial: () => void): void {
-    const bounds = splitUnits(n, this.blocks(n * nsPerElement), ELEMENT_ALIGN);
+    const bounds = splitUnits(n, this.blocks(n * nsPerElement, nsPerElement === NS_PER_UNIT.stream ? STREAM_THRESHOLD_SCALE : 1), ELEMENT_ALIGN);
     if (bounds.length < 3 || !separate(args, pointers, outputs, n)) return serial();
     const strides = args.map((_, i) => (pointers.includes(i) ? 4 : 0));
     this.pool!.runAffine(op, OP[op], args, strides, 0, bounds);
   }
 
   /** A kernel over independent rows (or planes): args[0] is the count; strides in bytes per row. */
-  private rows(op: Operation, rows: number, estimatedNs: number, args: number[], strides: number[], serial: () => void): void {
-    const bounds = splitUnits(rows, this.blocks(estimatedNs));
+  private rows(op: Operation, rows: number, estimatedNs: number, args: number[], strides: number[], serial: () => void,
+    thresholdScale = STREAM_THRESHOLD_SCALE): void {
+    const bounds = splitUnits(rows, this.blocks(estimatedNs, thresholdScale));
     if (bounds.length < 3) return serial();
     this.pool!.runAffine(op, OP[op], args, strides, 0, bounds);
   }
@@ -386,7 +392,7 @@ export class ThreadedBackend extends WasmBackend {
   }
 
   override biasGrad(outer: number, channels: number, inner: number, dy: Address, beta: number, db: Address): void {
-    const blocks = this.blocks(outer * channels * inner * NS_PER_UNIT.stream);
+    const blocks = this.blocks(outer * channels * inner * NS_PER_UNIT.stream, STREAM_THRESHOLD_SCALE);
     if (blocks < 2 || channels < 2) return super.biasGrad(outer, channels, inner, dy, beta, db);
     // Channels are split; the sum over `outer` is not.
     this.runRange("biasGrad", "biasGradChannels", [outer, channels, inner, P(dy), beta, P(db)],
@@ -543,12 +549,12 @@ export class ThreadedBackend extends WasmBackend {
   override softmaxRows(rows: number, cols: number, x: Address, out: Address): void {
     if (!separate([rows, cols, P(x), P(out)], [2, 3], [3], rows * cols)) return super.softmaxRows(rows, cols, x, out);
     this.rows("softmaxRows", rows, rows * cols * NS_PER_UNIT.transcendental, [rows, cols, P(x), P(out)],
-      [0, 0, cols * 4, cols * 4], () => super.softmaxRows(rows, cols, x, out));
+      [0, 0, cols * 4, cols * 4], () => super.softmaxRows(rows, cols, x, out), 1);
   }
   override logSoftmaxRows(rows: number, cols: number, x: Address, out: Address): void {
     if (!separate([rows, cols, P(x), P(out)], [2, 3], [3], rows * cols)) return super.logSoftmaxRows(rows, cols, x, out);
     this.rows("logSoftmaxRows", rows, rows * cols * NS_PER_UNIT.transcendental, [rows, cols, P(x), P(out)],
-      [0, 0, cols * 4, cols * 4], () => super.logSoftmaxRows(rows, cols, x, out));
+      [0, 0, cols * 4, cols * 4], () => super.logSoftmaxRows(rows, cols, x, out), 1);
   }
 
   override adamStep(n: number, lr: number, beta1: number, beta2: number, epsilon: number, c1: number, c2: number,

@@ -391,6 +391,31 @@ threads("a split call that had to wake a sleeping worker is not taken for conten
   backend.dispose();
 });
 
+threads("streaming kernels split only from twice the threshold; exp-bound ones from the threshold", async () => {
+  // At a 20 µs threshold: the SGD update of a 784x256 layer (200,704 floats, ~30 µs) stays on
+  // the calling thread (its weights are hot in the caller's cache, see split.ts); 2^20 floats
+  // are split; a sigmoid over the same 200,704 floats (~320 µs) is split.
+  const backend = createBackend("wasm-simd-threads", { threads: 2, parallelThreshold: 20_000 }) as ThreadedBackend;
+  await backend.whenStarted();
+  const jobs = () => backend.threadInfo().stats.jobs;
+  const layer = 784 * 256, large = 1 << 20;
+  const x = backend.alloc(large), y = backend.alloc(large);
+  backend.fill(large, 0.5, x);
+  backend.fill(large, 0.25, y);
+  let before = jobs();
+  backend.axpy(layer, -1e-3, x, y);
+  assert.is(jobs() - before, 0, "the update of a 784x256 layer stays on one thread");
+  before = jobs();
+  backend.axpy(large, -1e-3, x, y);
+  assert.is(jobs() - before, 1, "an update of 2^20 parameters is split");
+  before = jobs();
+  backend.sigmoid(layer, x, y);
+  assert.is(jobs() - before, 1, "a sigmoid over 200,704 elements is split");
+  backend.free(x);
+  backend.free(y);
+  backend.dispose();
+});
+
 threads("thread options are checked", () => {
   assert.throws(() => one.configure({ threads: 0 }), /threads must be an integer from 1 to 32/);
   assert.throws(() => one.configure({ threads: 2.5 }), /threads must be/);

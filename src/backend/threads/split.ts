@@ -33,7 +33,7 @@ export const NS_PER_UNIT = {
   /** Multiply-adds of matmul and convolution, per flop. */
   flop: 0.033,
   /** Loads, stores and simple arithmetic (add, copy, relu, scale, axpy, pooling), per element. */
-  stream: 0.6,
+  stream: 0.15,
   /** exp, log, tanh, sigmoid, softplus, gelu and their derivatives; softmax; Adam, per element. */
   transcendental: 1.6,
 };
@@ -48,6 +48,17 @@ export const NS_PER_UNIT = {
  * about 13 µs) on one thread.
  */
 export const DEFAULT_PARALLEL_THRESHOLD_NS = 20_000;
+
+/**
+ * Streaming kernels (loads, stores and simple arithmetic: the NS_PER_UNIT.stream family) split
+ * only above this multiple of the threshold. Their data is usually hot in the calling thread's
+ * cache (it wrote or read it just before), and every line a worker touches must cross between
+ * cores and, when the caller reads it next, back: the SGD update of a 784x256 layer (200,000
+ * parameters, 25 µs) split in two gained nothing once the caller had read the weights, and made
+ * a batch-1 training step 25% slower; from 500,000 elements up it gained 1.85x. Twice the
+ * threshold puts the split at about 270,000 elements.
+ */
+export const STREAM_THRESHOLD_SCALE = 2;
 
 /**
  * The threshold when threads outnumber cores, where workers do not poll: a job then waits for
