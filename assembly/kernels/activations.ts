@@ -76,11 +76,16 @@ const EXP_P3 = memory.data<f32>([4.1665795894e-2]);
 const EXP_P4 = memory.data<f32>([1.6666665459e-1]);
 const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
 
-/** e^r - 1 = r + r^2 P(r) for r = x - n ln 2 (ln 2 in two parts so that r is nearly exact). */
+/** r = x - n ln 2, ln 2 in two parts so that r is nearly exact (ln2_hi has 9 bits: n ln2_hi is exact). */
+// @ts-ignore: decorator
+@inline function reduced(x: v128, n: v128): v128 {
+  return f32x4.sub(f32x4.sub(x, f32x4.mul(n, splatAt(LN2_HI))), f32x4.mul(n, splatAt(LN2_LO)));
+}
+
+/** e^r - 1 = r + r^2 P(r) for r = x - n ln 2. */
 // @ts-ignore: decorator
 @inline function expMinusOneReduced(x: v128, n: v128): v128 {
-  let r = f32x4.sub(x, f32x4.mul(n, splatAt(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, splatAt(LN2_LO)));
+  const r = reduced(x, n);
   let p = mulAdd(splatAt(EXP_P0), r, splatAt(EXP_P1));
   p = mulAdd(p, r, splatAt(EXP_P2));
   p = mulAdd(p, r, splatAt(EXP_P3));
@@ -89,11 +94,10 @@ const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
   return mulAdd(p, f32x4.mul(r, r), r);
 }
 
-/** e^r = 1 + r Q(r) for r = x - n ln 2 (ln 2 in two parts so that r is nearly exact). */
+/** e^r = 1 + r Q(r) for r = x - n ln 2. */
 // @ts-ignore: decorator
 @inline function expReduced(x: v128, n: v128): v128 {
-  let r = f32x4.sub(x, f32x4.mul(n, splatAt(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, splatAt(LN2_LO)));
+  const r = reduced(x, n);
   let q = mulAdd(splatAt(EXP_Q5), r, splatAt(EXP_Q4));
   q = mulAdd(q, r, splatAt(EXP_Q3));
   q = mulAdd(q, r, splatAt(EXP_Q2));
