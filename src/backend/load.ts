@@ -65,9 +65,9 @@ function instantiateThreaded(options: BackendOptions): ThreadedBackend {
   try {
     const memory = sharedMemory();
     const exports = instantiateSync(decodeBase64(simdThreadsWasmBase64), memory);
-    const kernelBytes = decodeBase64(threadsKernelsWasmBase64);
-    const kernels = new WebAssembly.Instance(new WebAssembly.Module(kernelBytes), { env: { memory } });
-    return new ThreadedBackend(exports as unknown as WasmExports, kernels.exports, kernelBytes, workerSource(), options);
+    const kernelsModule = new WebAssembly.Module(decodeBase64(threadsKernelsWasmBase64));
+    const kernels = new WebAssembly.Instance(kernelsModule, { env: { memory } });
+    return new ThreadedBackend(exports as unknown as WasmExports, kernels.exports, kernelsModule, workerSource(), options);
   } catch (cause) {
     throw new BackendLoadError(`could not instantiate the threaded wasm build: ${String(cause)}`);
   }
@@ -78,9 +78,9 @@ async function instantiateThreadedAsync(options: BackendOptions): Promise<Thread
   try {
     const memory = sharedMemory();
     const exports = await instantiateAsync(decodeBase64(simdThreadsWasmBase64), memory);
-    const kernelBytes = decodeBase64(threadsKernelsWasmBase64);
-    const kernels = await WebAssembly.instantiate(await WebAssembly.compile(kernelBytes), { env: { memory } });
-    return new ThreadedBackend(exports as unknown as WasmExports, kernels.exports, kernelBytes, workerSource(), options);
+    const kernelsModule = await WebAssembly.compile(decodeBase64(threadsKernelsWasmBase64));
+    const kernels = await WebAssembly.instantiate(kernelsModule, { env: { memory } });
+    return new ThreadedBackend(exports as unknown as WasmExports, kernels.exports, kernelsModule, workerSource(), options);
   } catch (cause) {
     throw new BackendLoadError(`could not instantiate the threaded wasm build: ${String(cause)}`);
   }

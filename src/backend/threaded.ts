@@ -19,7 +19,7 @@ import {
   STREAM_THRESHOLD_SCALE,
 } from "./threads/split.js";
 import { WasmBackend, type WasmExports } from "./wasm.js";
-import type { WasmInstanceExports } from "./wasm-memory.js";
+import type { WasmInstanceExports, WasmModule } from "./wasm-memory.js";
 
 /** The kernels module's exports the pool runs, by operation number. */
 const OPERATIONS = [
@@ -134,7 +134,7 @@ export class ThreadedBackend extends WasmBackend {
   constructor(
     main: WasmExports,
     private readonly kernelsInstance: WasmInstanceExports,
-    private readonly kernelsBytes: Uint8Array<ArrayBuffer>,
+    private readonly kernelsModule: WasmModule,
     private readonly workerSource: string,
     options: ThreadOptions = {},
   ) {
@@ -186,7 +186,7 @@ export class ThreadedBackend extends WasmBackend {
     if (!this.pool) {
       this.pool = new ThreadPool({
         memory: this.wasm.memory,
-        kernels: this.kernelsBytes,
+        kernels: this.kernelsModule,
         mainKernels: this.kernelsInstance,
         workerSource: this.workerSource,
         operations: OPERATIONS,

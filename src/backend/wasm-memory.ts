@@ -8,5 +8,8 @@ export interface WasmMemory {
   grow(deltaPages: number): number;
 }
 
+/** A compiled WebAssembly.Module (opaque here, for the same reason). */
+export type WasmModule = object;
+
 /** A wasm instance's exports, by name. */
 export type WasmInstanceExports = Readonly<Record<string, unknown>>;

@@ -12,14 +12,19 @@ import {
 } from "./protocol.js";
 import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
 import { SplitGovernor } from "./split-governor.js";
-import type { WasmInstanceExports, WasmMemory } from "../wasm-memory.js";
+import type { WasmInstanceExports, WasmMemory, WasmModule } from "../wasm-memory.js";
 
 type Kernel = (...args: number[]) => unknown;
 
 export interface PoolSetup {
   memory: WasmMemory;
-  /** Bytes of the kernels module every worker instantiates. */
-  kernels: Uint8Array<ArrayBuffer>;
+  /**
+   * The kernels module every worker instantiates: compiled, so that all threads run one copy of
+   * its code (a kernel the calling thread has made hot is optimised for the workers too, where a
+   * worker compiling its own copy ran a kernel it had seldom run up to 2x slower for seconds),
+   * or as bytes.
+   */
+  kernels: WasmModule | Uint8Array<ArrayBuffer>;
   /** The main thread's own instance of that module. */
   mainKernels: WasmInstanceExports;
   /** The worker script (protocol.ts with its bootstrap). */

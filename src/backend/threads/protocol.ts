@@ -11,7 +11,7 @@
 // on CLAIM = (blockCount << 10) | nextBlock and reads the job only after a successful claim.
 // The main thread rewrites a job only after every block of the previous one is done, so a
 // claimed block always sees the arguments of its own job.
-import type { WasmMemory } from "../wasm-memory.js";
+import type { WasmMemory, WasmModule } from "../wasm-memory.js";
 
 export const SEQUENCE = 0; // bumped once per job; idle workers wait on it
 export const CLAIM = 1; // (blockCount << 10) | nextBlock
@@ -55,7 +55,7 @@ export const WORKER_EXITED = 4; // out of its job loop: it claims no more blocks
 export interface WorkerStart {
   index: number; // worker index w; it is participant w + 1
   memory: WasmMemory;
-  kernels: Uint8Array<ArrayBuffer>; // the threads-kernels module's bytes
+  kernels: WasmModule | Uint8Array<ArrayBuffer>; // the threads-kernels module, compiled (shared code) or as bytes
   control: SharedArrayBuffer;
   operations: string[]; // export names, by operation index
 }
@@ -181,7 +181,10 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
   const state = STATE + start.index;
   let kernels: Kernel[];
   try {
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(start.kernels), { env: { memory: start.memory as WebAssembly.Memory } });
+    // A compiled module shares its code with every thread that instantiates it, the tier-up
+    // of hot kernels included; bytes compile a copy of this thread's own.
+    const module = start.kernels instanceof WebAssembly.Module ? start.kernels : await WebAssembly.compile(start.kernels as Uint8Array<ArrayBuffer>);
+    const instance = await WebAssembly.instantiate(module, { env: { memory: start.memory as WebAssembly.Memory } });
     kernels = start.operations.map((name) => {
       const kernel = instance.exports[name];
       if (typeof kernel !== "function") throw new Error(`the kernels module has no export "${name}"`);
