@@ -108,21 +108,14 @@ export async function benchElementwise(peaks: Peaks): Promise<void> {
     const ty = tf.tensor(yData, shape);
     if (c.peer) {
       const op = c.peer;
+      const opAndRead = () => {
+        const result = tf.tidy(() => op(tf, tx, ty));
+        result.dataSync();
+        result.dispose();
+      };
       // A reduction's dataSync reads one number: the op as both sides use it.
-      contenders.peer = c.reduction
-        ? () => {
-          const result = tf.tidy(() => op(tf, tx, ty));
-          result.dataSync();
-          result.dispose();
-        }
-        : () => tf.tidy(() => op(tf, tx, ty)).dispose();
-      if (!c.reduction) {
-        withReadBack.peer = () => {
-          const result = tf.tidy(() => op(tf, tx, ty));
-          result.dataSync();
-          result.dispose();
-        };
-      }
+      contenders.peer = c.reduction ? opAndRead : () => tf.tidy(() => op(tf, tx, ty)).dispose();
+      if (!c.reduction) withReadBack.peer = opAndRead;
     }
     const t = timeInterleaved(contenders, { rounds: 7 });
     const read = c.reduction ? undefined : timeInterleaved(withReadBack, { rounds: 5 });

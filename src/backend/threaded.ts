@@ -283,7 +283,11 @@ export class ThreadedBackend extends WasmBackend {
     this.pool!.runAffine(op, OP[op], args, strides, 0, bounds);
   }
 
-  /** A kernel over independent rows (or planes): args[0] is the count; strides in bytes per row. */
+  /**
+   * A kernel over independent rows (or planes): args[0] is the count; strides in bytes per row.
+   * Row kernels are streaming ones (bias, pooling, copies, row reductions) unless the caller
+   * says otherwise (softmax passes 1), hence the default threshold scale.
+   */
   private rows(op: Operation, rows: number, estimatedNs: number, args: number[], strides: number[], serial: () => void,
     thresholdScale = STREAM_THRESHOLD_SCALE): void {
     const bounds = splitUnits(rows, this.blocks(estimatedNs, thresholdScale));
