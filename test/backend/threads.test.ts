@@ -13,7 +13,8 @@ import { ThreadPool } from "../../src/backend/threads/pool.js";
 import { canBlock } from "../../src/backend/threads/spawn.js";
 import {
   ARG_COUNT, ARGS, BOUNDS, CLAIM, CONTROL_BYTES, controlViews, COUNT_ARG, DONE, OPERATION, runBlocks, SCRATCH_BASE,
-  SCRATCH_STRIDE, STATE, STRIDES, WORKER_EXITED, WORKER_FAILED, WORKER_READY, WORKER_STARTING,
+  SCRATCH_STRIDE, generationOf, serveJobs, SHUTDOWN, slotWord, STATE, stateOf, STRIDES, WORKER_EXITED, WORKER_FAILED, WORKER_READY,
+  WORKER_STARTING, WORKER_STOPPED,
 } from "../../src/backend/threads/protocol.js";
 import { decodeBase64 } from "../../src/backend/base64.js";
 import { threadWorkerSourceBase64 } from "../../src/backend/wasm-binaries.generated.js";
@@ -271,7 +272,7 @@ threads("a worker that cannot start does not fail the kernel the calling thread 
   const pool = new ThreadPool({ memory, kernels: new Uint8Array([0, 1, 2, 3]), mainKernels: { waitForStart }, workerSource,
     operations: ["waitForStart"] });
   const ints = new Int32Array((pool as unknown as { views: { ints: Int32Array } }).views.ints.buffer);
-  workerState = () => Atomics.load(ints, STATE);
+  workerState = () => stateOf(Atomics.load(ints, STATE));
   const starting = pool.resize(1, 0);
   const handles = (pool as unknown as { handles: unknown[] }).handles;
   while (handles[0] === undefined) await new Promise((resolve) => setTimeout(resolve, 0));
@@ -288,6 +289,30 @@ threads("a worker that cannot start does not fail the kernel the calling thread 
   pool.dispose();
 });
 
+threads("a worker whose slot was started again while it was starting leaves the slot to the new worker", async () => {
+  // serveJobs as a worker of an earlier start of slot 0 runs it: the slot already holds a
+  // later generation, so it must not become ready (it would serve as the same participant,
+  // with the same scratch, as the new worker) nor touch the slot's word. With SHUTDOWN set, a
+  // worker that did wrongly become ready leaves its loop at once instead of waiting for jobs.
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const kernels = await WebAssembly.compile(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const ints = controlViews(control).ints;
+  Atomics.store(ints, SHUTDOWN, 1);
+  for (const [state, expected] of [[WORKER_STARTING, WORKER_STARTING], [WORKER_READY, WORKER_READY], [WORKER_STOPPED, WORKER_STOPPED]]) {
+    Atomics.store(ints, STATE, slotWord(8, state));
+    await serveJobs({ index: 0, generation: 7, memory, kernels, control, operations: [] });
+    assert.is(Atomics.load(ints, STATE), slotWord(8, expected), `slot of generation 8 in state ${state}`);
+  }
+  // Its own generation: stopped while starting, it reports that it has left; else it serves
+  // (here: leaves at once for the shutdown) and reports the same.
+  for (const state of [WORKER_STOPPED, WORKER_STARTING]) {
+    Atomics.store(ints, STATE, slotWord(7, state));
+    await serveJobs({ index: 0, generation: 7, memory, kernels, control, operations: [] });
+    assert.is(Atomics.load(ints, STATE), slotWord(7, WORKER_EXITED), `own slot in state ${state}`);
+  }
+});
+
 threads("a serving worker has left its job loop before it is terminated", async () => {
   // Terminated in the middle of a block it had just claimed, a worker would leave that job
   // unfinished; stopping one therefore waits until it reports that it claims no more blocks.
@@ -297,19 +322,24 @@ threads("a serving worker has left its job loop before it is terminated", async 
   const n = 1 << 12;
   const x = backend.alloc(n);
   backend.fill(n, 1, x);
+  let lastGeneration = 0;
   for (let round = 0; round < 6; round++) {
     await backend.configure({ threads: 3 });
     await backend.whenStarted();
     const pool = (backend as unknown as { pool: { views: { ints: Int32Array }; handles: { terminate(): void }[] } }).pool;
     const ints = pool.views.ints;
-    assert.is(Atomics.load(ints, STATE + 1), WORKER_READY);
+    assert.is(stateOf(Atomics.load(ints, STATE + 1)), WORKER_READY);
+    // Every start of a slot is a new generation (see the test above).
+    const generation = generationOf(Atomics.load(ints, STATE + 1));
+    assert.ok(generation > lastGeneration, `round ${round}: slot 1 restarted as generation ${generation}, after ${lastGeneration}`);
+    lastGeneration = generation;
     backend.scale(n, 1, x, x);
     // The state worker 1 is in when it is terminated.
     const handle = pool.handles[1];
     const terminate = handle.terminate.bind(handle);
     let stateAtTerminate = -1;
     handle.terminate = () => {
-      stateAtTerminate = Atomics.load(ints, STATE + 1);
+      stateAtTerminate = stateOf(Atomics.load(ints, STATE + 1));
       terminate();
     };
     await new Promise((resolve) => setTimeout(resolve, 5)); // the workers fall asleep

@@ -6,8 +6,8 @@
 import { KernelError } from "../errors.js";
 import {
   ARG_COUNT, ARGS, BLOCKS_RUN, BOUNDS, CLAIM, CONTROL_BYTES, COUNT_ARG, controlViews, type ControlViews, DONE, FAILED,
-  failureMessage, MAX_ARGS, MAX_BLOCKS, MAX_WORKERS, OPERATION, runBlocks, SCRATCH_BASE, SCRATCH_STRIDE, SEQUENCE,
-  SHUTDOWN, SPIN_MICROS, STATE, STRIDES, takeStartFailure, WORKER_EXITED, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED,
+  failureMessage, generationOf, GENERATIONS, MAX_ARGS, MAX_BLOCKS, MAX_WORKERS, OPERATION, runBlocks, SCRATCH_BASE, SCRATCH_STRIDE, SEQUENCE,
+  SHUTDOWN, slotWord, SPIN_MICROS, STATE, stateOf, STRIDES, takeStartFailure, WORKER_EXITED, WORKER_FAILED, WORKER_READY, WORKER_STARTING, WORKER_STOPPED,
   type WorkerStart,
 } from "./protocol.js";
 import { canBlock, spawnWorker, unreferencedTimeout, type WorkerHandle } from "./spawn.js";
@@ -59,6 +59,8 @@ export class ThreadPool {
   private readonly mainKernels: Kernel[];
   private readonly handles: (WorkerHandle | undefined)[] = [];
   private readonly starting: Promise<void>[] = [];
+  /** Each slot's generation: bumped by every start (see slotWord in protocol.ts). */
+  private readonly generations: number[] = [];
   private readonly mainCanBlock = canBlock();
   private readonly scratchArgs: number[] = [];
   /** How long idle workers may poll (0 when threads outnumber cores). */
@@ -135,7 +137,7 @@ export class ThreadPool {
   /** Workers started and serving jobs now; with the main thread they split each job. */
   get readyWorkers(): number {
     let ready = 0;
-    for (let w = 0; w < this.wanted; w++) if (Atomics.load(this.views.ints, STATE + w) === WORKER_READY) ready++;
+    for (let w = 0; w < this.wanted; w++) if (stateOf(Atomics.load(this.views.ints, STATE + w)) === WORKER_READY) ready++;
     return ready;
   }
 
@@ -168,14 +170,19 @@ export class ThreadPool {
   private startWorker(index: number): void {
     const { ints } = this.views;
     this.workersStarted++;
-    Atomics.store(ints, STATE + index, WORKER_STARTING);
+    const generation = (this.generations[index] = ((this.generations[index] ?? 0) + 1) % GENERATIONS);
+    Atomics.store(ints, STATE + index, slotWord(generation, WORKER_STARTING));
     const fail = (reason: unknown): void => {
+      // The failure of a start given up on (its slot started again) concerns nobody now.
+      const word = Atomics.load(ints, STATE + index);
+      if (generationOf(word) !== generation) return;
       this.startFailure = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-      Atomics.store(ints, STATE + index, WORKER_FAILED);
+      Atomics.compareExchange(ints, STATE + index, word, slotWord(generation, WORKER_FAILED));
       Atomics.notify(ints, STATE + index);
     };
     const message: WorkerStart = {
       index,
+      generation,
       memory: this.setup.memory,
       kernels: this.setup.kernels,
       control: this.views.ints.buffer as SharedArrayBuffer,
@@ -202,12 +209,12 @@ export class ThreadPool {
   /** Waits (without blocking the event loop) until worker `index` is ready, failed or stopped. */
   private async untilSettled(index: number): Promise<void> {
     const { ints } = this.views;
-    for (let delay = 1; Atomics.load(ints, STATE + index) === WORKER_STARTING; delay = Math.min(delay * 2, 50)) {
+    for (let delay = 1; stateOf(Atomics.load(ints, STATE + index)) === WORKER_STARTING; delay = Math.min(delay * 2, 50)) {
       if (this.disposed || index >= this.wanted) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     // A worker that could not instantiate the kernels left its reason in the control block.
-    if (Atomics.load(ints, STATE + index) === WORKER_FAILED) {
+    if (stateOf(Atomics.load(ints, STATE + index)) === WORKER_FAILED) {
       const reason = takeStartFailure(this.views, index);
       if (reason !== undefined) this.startFailure ??= reason;
     }
@@ -223,22 +230,24 @@ export class ThreadPool {
     const { ints } = this.views;
     // The state moves to STOPPED from whatever it is, unless the worker has already left its
     // loop (a shutdown it saw first): EXITED stays.
+    const generation = this.generations[index] ?? 0;
     let was: number;
     do was = Atomics.load(ints, STATE + index);
-    while (was !== WORKER_EXITED && Atomics.compareExchange(ints, STATE + index, was, WORKER_STOPPED) !== was);
+    while (stateOf(was) !== WORKER_EXITED &&
+      Atomics.compareExchange(ints, STATE + index, was, slotWord(generation, WORKER_STOPPED)) !== was);
     Atomics.add(ints, SEQUENCE, 1);
     Atomics.notify(ints, SEQUENCE);
-    if (was === WORKER_READY) this.waitForExit(index);
+    if (stateOf(was) === WORKER_READY) this.waitForExit(index, slotWord(generation, WORKER_STOPPED));
     this.handles[index]?.terminate();
     this.handles[index] = undefined;
   }
 
-  /** Until worker `index` reports it has left its job loop, for at most EXIT_WAIT_MS. */
-  private waitForExit(index: number): void {
+  /** Until worker `index` reports it has left its job loop (its word moves from `stopped`), for at most EXIT_WAIT_MS. */
+  private waitForExit(index: number, stopped: number): void {
     const { ints } = this.views;
     const until = performance.now() + ThreadPool.EXIT_WAIT_MS;
-    while (Atomics.load(ints, STATE + index) === WORKER_STOPPED && performance.now() < until) {
-      if (this.mainCanBlock) Atomics.wait(ints, STATE + index, WORKER_STOPPED, 1);
+    while (Atomics.load(ints, STATE + index) === stopped && performance.now() < until) {
+      if (this.mainCanBlock) Atomics.wait(ints, STATE + index, stopped, 1);
     }
   }
 

@@ -45,15 +45,39 @@ export const MAX_ARGS = 32;
 export const STRIDES = ARGS + MAX_ARGS;
 export const CONTROL_BYTES = FLOATS_OFFSET_BYTES + (STRIDES + MAX_ARGS) * 8;
 
+// A worker slot's word is generation * 8 + state. The pool gives each start of a slot a new
+// generation and the worker changes the word only while it holds its own: a worker stopped
+// while it was still starting, whose slot has been started again before it got as far as
+// becoming ready, finds another generation there and leaves, instead of serving as the same
+// participant (the same scratch) beside the slot's new worker.
 export const WORKER_STARTING = 0;
 export const WORKER_READY = 1;
 export const WORKER_FAILED = 2;
 export const WORKER_STOPPED = 3; // asked to stop; the worker may still be finishing a block
 export const WORKER_EXITED = 4; // out of its job loop: it claims no more blocks
+const STATE_BITS = 3;
+/** Generations count modulo this (the word stays a positive int32). */
+export const GENERATIONS = 1 << (31 - STATE_BITS);
+
+/** The state in a slot's word. */
+export function stateOf(word: number): number {
+  return word & ((1 << STATE_BITS) - 1);
+}
+
+/** The generation in a slot's word. */
+export function generationOf(word: number): number {
+  return word >>> STATE_BITS;
+}
+
+/** A slot's word for `state` in `generation`. */
+export function slotWord(generation: number, state: number): number {
+  return (generation << STATE_BITS) | state;
+}
 
 /** What a worker is sent once, to start. */
 export interface WorkerStart {
   index: number; // worker index w; it is participant w + 1
+  generation: number; // of this start of slot w (see slotWord)
   memory: WasmMemory;
   kernels: WasmModule | Uint8Array<ArrayBuffer>; // the threads-kernels module, compiled (shared code) or as bytes
   control: SharedArrayBuffer;
@@ -169,9 +193,19 @@ function waitForJob(ints: Int32Array, seen: number): number {
   }
 }
 
-/** True once the pool has asked this worker (or every worker) to leave its loop. */
-function stopped(ints: Int32Array, state: number): boolean {
-  return Atomics.load(ints, SHUTDOWN) !== 0 || Atomics.load(ints, state) === WORKER_STOPPED;
+/**
+ * Moves slot `state` from `from` (any state of this generation when undefined) to `to`, unless
+ * the slot belongs to another generation by now (or holds another state). True when it moved.
+ */
+function moveOwnSlot(ints: Int32Array, state: number, generation: number, from: number | undefined, to: number): boolean {
+  for (;;) {
+    const word = Atomics.load(ints, state);
+    if (generationOf(word) !== generation || (from !== undefined && stateOf(word) !== from)) return false;
+    if (Atomics.compareExchange(ints, state, word, slotWord(generation, to)) === word) {
+      Atomics.notify(ints, state);
+      return true;
+    }
+  }
 }
 
 /** A worker's whole life: instantiate the kernels, report ready, serve jobs until shutdown. */
@@ -179,6 +213,7 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
   const views = controlViews(start.control);
   const { ints } = views;
   const state = STATE + start.index;
+  const { generation } = start;
   let kernels: Kernel[];
   try {
     // A compiled module shares its code with every thread that instantiates it, the tier-up
@@ -191,27 +226,26 @@ export async function serveJobs(start: WorkerStart): Promise<void> {
       return kernel as Kernel;
     });
   } catch (error) {
-    recordFailure(views, start.index + 1, error, START_FAILED);
-    Atomics.store(ints, state, WORKER_FAILED);
-    Atomics.notify(ints, state);
+    // A start the pool has given up on (its slot started again) reports nothing.
+    if (generationOf(Atomics.load(ints, state)) === generation) recordFailure(views, start.index + 1, error, START_FAILED);
+    moveOwnSlot(ints, state, generation, WORKER_STARTING, WORKER_FAILED);
     return;
   }
-  // A worker stopped while it was starting never serves (and never becomes READY again).
-  if (Atomics.compareExchange(ints, state, WORKER_STARTING, WORKER_READY) !== WORKER_STARTING) {
-    Atomics.store(ints, state, WORKER_EXITED);
-    Atomics.notify(ints, state);
+  // A worker stopped while it was starting never serves (and never becomes READY again); one
+  // whose slot has been started again since leaves it to the new worker untouched.
+  if (!moveOwnSlot(ints, state, generation, WORKER_STARTING, WORKER_READY)) {
+    moveOwnSlot(ints, state, generation, WORKER_STOPPED, WORKER_EXITED);
     return;
   }
-  Atomics.notify(ints, state);
+  const ready = slotWord(generation, WORKER_READY);
   const args: number[] = [];
   let seen = Atomics.load(ints, SEQUENCE);
   // The pool stops a worker by marking it STOPPED (or setting SHUTDOWN) and bumping SEQUENCE,
   // so that it leaves this loop and its thread ends (some runtimes cannot end a thread that is
   // blocked in Atomics.wait).
-  while (!stopped(ints, state)) {
+  while (Atomics.load(ints, SHUTDOWN) === 0 && Atomics.load(ints, state) === ready) {
     runBlocks(views, kernels, start.index + 1, args);
     seen = waitForJob(ints, seen);
   }
-  Atomics.store(ints, state, WORKER_EXITED);
-  Atomics.notify(ints, state);
+  moveOwnSlot(ints, state, generation, undefined, WORKER_EXITED);
 }
