@@ -6,29 +6,42 @@
 // call about as long as a kernel call. 2 x (one alone) / (two at once), per round, is how many
 // threads' worth of work the machine gave in that round: about 2 on two free cores, near 1 when
 // something else holds the second. A kernel's 2-thread speed-up is read against it.
+// Training steps hand their worker many short jobs (0.1-0.5 ms each), not one long one; there
+// the worker must also get its core back quickly after each pause, which the long calls do not
+// test. For them the two-thread call is also cut into SLICES jobs, each handed to the worker
+// and waited for as the pool does: what two threads give at that grain.
 import { Worker } from "node:worker_threads";
 import { median, type Timing } from "../report.js";
 import { peakBytes } from "./peak.js";
 
 /** Micro-kernel steps per call: 96 flops each, about 1 ms at 46 GFLOP/s. */
 const STEPS = 500_000;
-// Control words: the job sequence the worker waits on, the last job it finished, shutdown.
-const JOB = 0, DONE = 1, SHUTDOWN = 2;
+/** Jobs the sliced two-thread call is cut into: about 0.1 ms each, a training step's kernel. */
+const SLICES = 10;
+// Control words: the job sequence the worker waits on, the last job it finished, shutdown,
+// and the micro-kernel steps of the current job.
+const JOB = 0, DONE = 1, SHUTDOWN = 2, JOB_STEPS = 3;
 
 /** The column a table gives the ceiling under. */
 export const CEILING_COLUMN = "threads' worth the machine gave (same rounds)";
+/** The column for the sliced ceiling. */
+export const SLICED_CEILING_COLUMN = `the same in ${SLICES} jobs of 0.1 ms`;
 
 export interface Ceiling {
   /** Contenders for timeInterleaved: the micro-kernel on this thread, and on this thread and a worker at once. */
   contenders: { ceilingOne: () => void; ceilingTwo: () => void };
+  /** The contenders with the two-thread call also cut into short jobs (for `threadsSliced`). */
+  slicedContenders: { ceilingOne: () => void; ceilingTwo: () => void; ceilingSliced: () => void };
   /** Threads' worth of work the machine gave, median over the rounds of `times` (which ran the contenders). */
   threads(times: Record<string, Timing>): number;
+  /** The same for the sliced call (`times` ran slicedContenders). */
+  threadsSliced(times: Record<string, Timing>): number;
   dispose(): void;
 }
 
 export async function startCeiling(): Promise<Ceiling> {
   const bytes = await peakBytes();
-  const control = new Int32Array(new SharedArrayBuffer(12));
+  const control = new Int32Array(new SharedArrayBuffer(16));
   // The worker polls for 200 µs after each job before it sleeps, as the pool's workers do.
   const source = `
     const { workerData } = require("node:worker_threads");
@@ -42,7 +55,7 @@ export async function startCeiling(): Promise<Ceiling> {
       if (Atomics.load(control, ${JOB}) === seen) Atomics.wait(control, ${JOB}, seen);
       seen = Atomics.load(control, ${JOB});
       if (Atomics.load(control, ${SHUTDOWN})) break;
-      sink += run(${STEPS}, 0.999, 1e-3);
+      sink += run(Atomics.load(control, ${JOB_STEPS}), 0.999, 1e-3);
       Atomics.store(control, ${DONE}, seen);
       Atomics.notify(control, ${DONE});
     }
@@ -55,23 +68,34 @@ export async function startCeiling(): Promise<Ceiling> {
   const run = instance.exports.run as (steps: number, x: number, y: number) => number;
   let sink = 0;
   const ceilingOne = () => { sink += run(STEPS, 0.999, 1e-3); };
-  const ceilingTwo = () => {
+  /** `steps` of the micro-kernel on this thread and on the worker at once. */
+  const together = (steps: number) => {
+    Atomics.store(control, JOB_STEPS, steps);
     const job = Atomics.add(control, JOB, 1) + 1;
     Atomics.notify(control, JOB);
-    sink += run(STEPS, 0.999, 1e-3);
+    sink += run(steps, 0.999, 1e-3);
+    // Polled briefly, as the pool waits for its workers' blocks, then slept.
+    const pollUntil = performance.now() + 0.03;
+    while (Atomics.load(control, DONE) !== job && performance.now() < pollUntil);
     while (Atomics.load(control, DONE) !== job) Atomics.wait(control, DONE, Atomics.load(control, DONE), 1);
+  };
+  const ceilingTwo = () => together(STEPS);
+  const ceilingSliced = () => {
+    for (let slice = 0; slice < SLICES; slice++) together(STEPS / SLICES);
   };
   // Warm-up: both instances compiled by the optimising tier (V8 starts wasm in a baseline
   // compiler and tiers up hot functions in the background).
   const warmUntil = performance.now() + 300;
   while (performance.now() < warmUntil) ceilingTwo();
+  const given = (one: Timing, two: Timing) => {
+    if (!Number.isFinite(sink)) throw new Error("the micro-kernel produced a non-finite result");
+    return median(one.perRound.map((t, i) => (2 * t) / two.perRound[i]));
+  };
   return {
     contenders: { ceilingOne, ceilingTwo },
-    threads: (times) => {
-      if (!Number.isFinite(sink)) throw new Error("the micro-kernel produced a non-finite result");
-      const one = times.ceilingOne.perRound, two = times.ceilingTwo.perRound;
-      return median(one.map((t, i) => (2 * t) / two[i]));
-    },
+    slicedContenders: { ceilingOne, ceilingTwo, ceilingSliced },
+    threads: (times) => given(times.ceilingOne, times.ceilingTwo),
+    threadsSliced: (times) => given(times.ceilingOne, times.ceilingSliced),
     dispose: () => {
       Atomics.store(control, SHUTDOWN, 1);
       Atomics.add(control, JOB, 1);

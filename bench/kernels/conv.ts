@@ -83,7 +83,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
       const ours2 = pcgraphCall(two, buffers, output, kernel);
       const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run, forward: peerForward, ...ceiling.contenders };
       if (name === "d/d input") contenders.own = peerInput;
-      const t = timeInterleaved(contenders, { rounds: 7 });
+      const t = timeInterleaved(contenders, { rounds: 9 });
       ours1.free();
       ours2.free();
       const rate = (timing: Timing) => (gflop / timing.seconds).toFixed(1);

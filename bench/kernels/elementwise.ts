@@ -69,6 +69,20 @@ const cases: Case[] = [
     ours: (k, x, _y, out) => k.softmaxRows(SOFTMAX_ROWS, SOFTMAX_COLS, x, out), peer: (tf, x) => tf.softmax(x),
   },
   {
+    // The three passes of softmax (the same algorithm as TF.js's XNNPACK kernel: row maximum,
+    // exponentials and their sum, scaling), each run alone over the whole matrix, against
+    // TF.js's softmax: how fast softmax could be with these kernels if it cost no more than
+    // its passes (it does a sum besides) — on one thread, the bound its "1 thread / TF.js" is
+    // measured against.
+    kernel: `softmax's passes alone: rowMax, exp, scale`, matrix: true,
+    ours: (k, x, y, out) => {
+      k.rowMax(SOFTMAX_ROWS, SOFTMAX_COLS, x, y);
+      k.exp(N, x, out);
+      k.scale(N, ALPHA, out, out);
+    },
+    peer: (tf, x) => tf.softmax(x),
+  },
+  {
     kernel: `logSoftmax rows ${SOFTMAX_ROWS}x${SOFTMAX_COLS}`, matrix: true,
     ours: (k, x, _y, out) => k.logSoftmaxRows(SOFTMAX_ROWS, SOFTMAX_COLS, x, out), peer: (tf, x) => tf.logSoftmax(x),
   },
