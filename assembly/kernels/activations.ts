@@ -187,18 +187,29 @@ function expWide(x: v128): v128 {
  * sum over i < n of e^(x[i] - shift), accumulated in f64 (two f64x2 sums, lanes 0-1 and 2-3),
  * writing each e^(x[i] - shift) to out when `keep`; the softmax kernels' exp pass. `shift`
  * is the maximum of x (or NaN), so every argument is <= 0 or NaN and only the lower end of
- * exp's normal range is tested. The vector part covers the first n & ~3 elements and returns
- * its sum; the caller adds the tail. Generic only so that it is not a module export.
+ * exp's normal range is tested, and only when `checkLow`: the caller may know that no
+ * x[i] - shift falls below it (the row's minimum does not). The vector part covers the first
+ * n & ~3 elements and returns its sum; the caller adds the tail. Generic only so that it is
+ * not a module export.
+ *
+ * With `finishing` (and checkLow false) the loop also finishes the softmax kernels' previous
+ * row, over its first n & ~15 elements: finishing 1 writes previousOut = previousA *
+ * previousIn (softmax's scaling), 2 writes previousOut = (previousIn - previousA) - previousB
+ * (log-softmax's shift). The exp pass keeps the arithmetic units busy and leaves loads and
+ * stores to spare; that pass, on its own, is mostly loads and stores.
  */
 // @ts-ignore: decorator
-@inline export function shiftedExpSumV<T = f32>(n: i32, x: usize, shift: f32, out: usize, keep: bool): f64 {
+@inline export function shiftedExpSumV<T = f32>(n: i32, x: usize, shift: f32, out: usize, keep: bool, checkLow: bool,
+  finishing: i32 = 0, previousIn: usize = 0, previousOut: usize = 0, previousA: f32 = 0, previousB: f32 = 0): f64 {
   const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
   const q1 = splatAt(EXP_Q1), q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
   const q5 = splatAt(EXP_Q5), one = splatAt(ONE);
   const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
   const vshift = f32x4.splat(shift);
+  const va = f32x4.splat(previousA), vb = f32x4.splat(previousB);
   let s0 = f64x2.splat(0);
   let s1 = f64x2.splat(0);
+  let partial = f32x4.splat(0);
   let i = 0;
   while (i + 16 <= n) {
     // The fast loop holds no call (the constants stay in registers); a step with a lane
@@ -207,7 +218,7 @@ function expWide(x: v128): v128 {
       const p = x + at(i);
       const a = f32x4.sub(v128.load(p), vshift), b = f32x4.sub(v128.load(p, 16), vshift);
       const c = f32x4.sub(v128.load(p, 32), vshift), d = f32x4.sub(v128.load(p, 48), vshift);
-      if (anyOutside4(a, b, c, d, lowest, highest, false)) break;
+      if (checkLow && anyOutside4(a, b, c, d, lowest, highest, false)) break;
       const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
       const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
       const ec = expInRange(c, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
@@ -219,12 +230,32 @@ function expWide(x: v128): v128 {
         v128.store(q, ec, 32);
         v128.store(q, ed, 48);
       }
-      // The step's four vectors summed in f32 (two roundings of terms in (0, 1] each), the
-      // result added in f64: a quarter of the conversions, the same accuracy for long rows.
-      const e = f32x4.add(f32x4.add(ea, eb), f32x4.add(ec, ed));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
+      if (finishing == 1) {
+        const from = previousIn + at(i), to = previousOut + at(i);
+        v128.store(to, f32x4.mul(va, v128.load(from)));
+        v128.store(to, f32x4.mul(va, v128.load(from, 16)), 16);
+        v128.store(to, f32x4.mul(va, v128.load(from, 32)), 32);
+        v128.store(to, f32x4.mul(va, v128.load(from, 48)), 48);
+      } else if (finishing == 2) {
+        const from = previousIn + at(i), to = previousOut + at(i);
+        v128.store(to, f32x4.sub(f32x4.sub(v128.load(from), va), vb));
+        v128.store(to, f32x4.sub(f32x4.sub(v128.load(from, 16), va), vb), 16);
+        v128.store(to, f32x4.sub(f32x4.sub(v128.load(from, 32), va), vb), 32);
+        v128.store(to, f32x4.sub(f32x4.sub(v128.load(from, 48), va), vb), 48);
+      }
+      // The step's four vectors summed in f32 (two roundings of terms in (0, 1] each), four
+      // steps' sums added in f32 (up to 16 per lane), that added in f64: a sixteenth of the
+      // conversions, each lane's f32 part within about 2.5e-7 of its exact sum.
+      partial = f32x4.add(partial, f32x4.add(f32x4.add(ea, eb), f32x4.add(ec, ed)));
+      if ((i & 48) == 48) {
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(partial));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(partial, partial, 2, 3, 2, 3)));
+        partial = f32x4.splat(0);
+      }
     }
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(partial));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(partial, partial, 2, 3, 2, 3)));
+    partial = f32x4.splat(0);
     if (i + 16 > n) break;
     for (const end = i + 16; i < end; i += 4) {
       const e = expV(f32x4.sub(v128.load(x + at(i)), vshift));
