@@ -154,7 +154,7 @@ if (!only || only === "depth") {
     const graph = mlp(two, depth, 256);
     const bp = trainingStep(graph, "bp");
     const zil = trainingStep(graph, "zil");
-    const t = timeInterleaved({ bp: bp.step, zil: zil.step }, { rounds: 9 });
+    const t = timeInterleaved({ bp: bp.step, zil: zil.step }, { rounds: 11 });
     bp.dispose();
     zil.dispose();
     graph.dispose();
