@@ -1,4 +1,4 @@
-// npm run bench:train [steps|depth|batch|epoch|graph] — training on pcgraph's threaded backend with 1
+// npm run bench:train [steps|depth|batch|rounds|epoch|graph] — training on pcgraph's threaded backend with 1
 // and with 2 threads, and beside TF.js's wasm backend, in this process:
 //   steps  one training step (gradients + SGD update) at batch 64 with BP, Z-IL, FPA and IL
 //          (T = 20) for the MLP 784-256-256-10 and the CNN of `npm start -- --model cnn`, and
@@ -6,6 +6,8 @@
 //   depth  Z-IL step time / BP step time for MLPs of width 256 and 2 to 32 layers;
 //   batch  steps at batch 1, 8 and 64, with the kernel calls and allocations per step: the
 //          fixed cost per step that dominates small batches;
+//   rounds the MLP step's 2-thread speed-up round by round, with the share of blocks the
+//          worker ran and the machine's ceiling just after each round;
 //   epoch  one epoch of `npm start` (the MLP, Z-IL, Adam, 40,000 digits with shifted copies,
 //          batch 64) and one of the PC-graph experiment's generative hierarchy, wall clock,
 //          1 thread against 2;
@@ -28,6 +30,7 @@ import { createOptimizer } from "../src/train/optimizers.js";
 import { graphBenchmark } from "./graph.js";
 import { CEILING_COLUMN, SLICED_CEILING_COLUMN, startCeiling } from "./kernels/ceiling.js";
 import { peerDescription, tfjsWasm } from "./peer.js";
+import { threadSamples, workerSharesCallersCpu } from "./thread-cpus.js";
 import { beginTable, endTable, markdownTable, median, medianRatio, timeInterleaved, type Timing } from "./report.js";
 
 const BATCH = 64;
@@ -228,6 +231,72 @@ if (!only || only === "batch") {
   markdownTable(["batch", "algorithm", "1 thread ms", "2 threads ms", "2 threads / 1", "TF.js ms", "TF.js / pcgraph 2 threads",
     "kernel calls / step", "allocations / step", "µs / step outside kernels (JS), 1 thread", "share of the step", CEILING_COLUMN,
     SLICED_CEILING_COLUMN], rows);
+  endTable();
+}
+
+if (!only || only === "rounds") {
+  // The MLP step's 2-thread speed-up, round by round, beside the work split in that round and
+  // the machine's ceiling measured right after it: whether a slow 2-thread round is one in
+  // which the pool did not split (a worker late, splitting paused) or one in which it split
+  // evenly and both threads ran slowly (the machine).
+  const SECONDS = 20, ROUND_MS = 60;
+  beginTable(`MLP 784-256-256-10 BP step at batch ${BATCH}, ${SECONDS} s of ${ROUND_MS}-ms rounds (1 thread, 2 threads, then the ceiling's micro-kernel alone and on two threads), grouped by the round's 2 threads / 1`);
+  const graphs = [mlp(one), mlp(two)];
+  const [s1, s2] = graphs.map((g) => trainingStep(g, "bp"));
+  const pool = () => two.threadInfo().stats;
+  const msPerCall = (fn: () => void): number => {
+    const started = performance.now();
+    let calls = 0;
+    while (performance.now() - started < ROUND_MS) {
+      fn();
+      calls++;
+    }
+    return (performance.now() - started) / calls;
+  };
+  timeInterleaved({ one: s1.step, two: s2.step }, { rounds: 3, roundMs: 300 }); // warm-up (see the steps table)
+  const rounds: { ratio: number; workerShare: number; pauses: number; ceiling: number; sharedCpu: number[] }[] = [];
+  for (const until = performance.now() + SECONDS * 1000; performance.now() < until;) {
+    const oneMs = msPerCall(s1.step);
+    const before = pool();
+    // Every 8th step, whether the worker (the busiest other thread) last ran on this thread's CPU.
+    const threadsAtStart = threadSamples();
+    const sharedCpu: number[] = [];
+    let steps = 0;
+    const twoMs = msPerCall(() => {
+      s2.step();
+      if (++steps % 8 === 0) {
+        const shared = workerSharesCallersCpu(threadsAtStart);
+        if (shared !== undefined) sharedCpu.push(shared ? 1 : 0);
+      }
+    });
+    const after = pool();
+    const ceilingOne = msPerCall(ceiling.contenders.ceilingOne), ceilingTwo = msPerCall(ceiling.contenders.ceilingTwo);
+    const mainBlocks = after.blocksRun[0] - before.blocksRun[0], workerBlocks = after.blocksRun[1] - before.blocksRun[1];
+    rounds.push({
+      ratio: oneMs / twoMs, workerShare: workerBlocks / Math.max(1, mainBlocks + workerBlocks), pauses: after.pauses - before.pauses,
+      ceiling: (2 * ceilingOne) / ceilingTwo, sharedCpu,
+    });
+  }
+  s1.dispose();
+  s2.dispose();
+  graphs.forEach((g) => g.dispose());
+  function summary(label: string, group: typeof rounds): string[] {
+    const samples = group.flatMap((r) => r.sharedCpu);
+    return [label, String(group.length), `${(100 * median(group.map((r) => r.workerShare))).toFixed(0)}%`,
+      String(group.reduce((t, r) => t + r.pauses, 0)),
+      samples.length ? `${samples.reduce((t, v) => t + v, 0)} of ${samples.length}` : "-",
+      median(group.map((r) => r.ceiling)).toFixed(2)];
+  }
+  const groups: [string, number, number][] = [["below 1.1x", 0, 1.1], ["1.1-1.3x", 1.1, 1.3], ["1.3-1.5x", 1.3, 1.5], ["1.5-1.7x", 1.5, 1.7], ["1.7x and up", 1.7, Infinity]];
+  const rows = groups.map(([label, lo, hi]) => {
+    const inGroup = rounds.filter((r) => r.ratio >= lo && r.ratio < hi);
+    if (inGroup.length === 0) return [label, "0", "-", "-", "-", "-"];
+    return summary(label, inGroup);
+  });
+  rows.push(summary("all", rounds));
+  markdownTable(["2 threads / 1 in the round", "rounds", "blocks the worker ran (median)", "pauses of splitting",
+    "samples with the worker on the caller's CPU", "threads' worth the machine gave just after (median)"], rows, ["l"]);
+  console.log(`median 2 threads / 1 over all rounds: ${median(rounds.map((r) => r.ratio)).toFixed(2)}x`);
   endTable();
 }
 
