@@ -22,8 +22,16 @@ const SLICES = 10;
 // and the micro-kernel steps of the current job.
 const JOB = 0, DONE = 1, SHUTDOWN = 2, JOB_STEPS = 3;
 
-/** The column a table gives the ceiling under. */
+/** The column a table gives the ceiling under (with the pauses of splitting in those rounds, if any). */
 export const CEILING_COLUMN = "threads' worth the machine gave (same rounds)";
+
+/**
+ * A ceiling cell: the ceiling, and how many times the 2-thread backend paused splitting
+ * (workers late) in the same rounds when it did, which explains a 2-thread row near 1x.
+ */
+export function ceilingCell(threads: number, pauses: number): string {
+  return pauses > 0 ? `${threads.toFixed(2)} (${pauses} pause${pauses === 1 ? "" : "s"})` : threads.toFixed(2);
+}
 /** The column for the sliced ceiling. */
 export const SLICED_CEILING_COLUMN = `the same in ${SLICES} jobs of 0.1 ms`;
 

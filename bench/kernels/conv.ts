@@ -12,7 +12,7 @@ import { conv2dOutputShape, pool2dOutputShape } from "../../src/backend/kernels.
 import { tfjsWasm } from "../peer.js";
 import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved, type Timing } from "../report.js";
 import { randomFloats, threadBackends } from "./matmul.js";
-import { CEILING_COLUMN, startCeiling } from "./ceiling.js";
+import { CEILING_COLUMN, ceilingCell, startCeiling } from "./ceiling.js";
 import type { Peaks } from "./peak.js";
 
 interface ConvShape {
@@ -83,6 +83,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
       const ours2 = pcgraphCall(two, buffers, output, kernel);
       const contenders: Record<string, () => void> = { one: ours1.run, two: ours2.run, forward: peerForward, ...ceiling.contenders };
       if (name === "d/d input") contenders.own = peerInput;
+      const pausesBefore = two.threadInfo().stats.pauses;
       const t = timeInterleaved(contenders, { rounds: 9 });
       ours1.free();
       ours2.free();
@@ -92,7 +93,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
         `${rate(t.forward)} (forward)${t.own ? `, ${rate(t.own)} (its own)` : ""}`,
         `${ratio(t.forward, t.two)}${t.own ? `, ${ratio(t.own, t.two)}` : ""}`,
         `${((100 * gflop) / t.one.seconds / peaks.gflops[0]).toFixed(0)}% / ${((100 * gflop) / t.two.seconds / peaks.gflops[1]).toFixed(0)}%`,
-        ceiling.threads(t).toFixed(2),
+        ceilingCell(ceiling.threads(t), two.threadInfo().stats.pauses - pausesBefore),
       ]);
     }
     tx.dispose();
@@ -126,12 +127,13 @@ export async function benchConv(peaks: Peaks): Promise<void> {
   for (const [name, buffers, output, kernel, peer] of pools) {
     const ours1 = pcgraphCall(one, buffers, output, kernel);
     const ours2 = pcgraphCall(two, buffers, output, kernel);
+    const pausesBefore = two.threadInfo().stats.pauses;
     const t = timeInterleaved({ one: ours1.run, two: ours2.run, peer, ...ceiling.contenders }, { rounds: 7 });
     ours1.free();
     ours2.free();
     const rate = (timing: Timing) => (inLength / timing.seconds / 1e9).toFixed(2);
     rows.push([`${name} pool 32x16x28x28 2x2/2 (Gelem/s)`, rate(t.one), rate(t.two), ratio(t.one, t.two), rate(t.peer), ratio(t.peer, t.two), "-",
-      ceiling.threads(t).toFixed(2)]);
+      ceilingCell(ceiling.threads(t), two.threadInfo().stats.pauses - pausesBefore)]);
   }
   tx.dispose();
   tdy.dispose();

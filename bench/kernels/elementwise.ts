@@ -15,7 +15,7 @@ import type { Address, Backend } from "../../src/backend/kernels.js";
 import { tfjsWasm } from "../peer.js";
 import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved, type Timing } from "../report.js";
 import { threadBackends } from "./matmul.js";
-import { CEILING_COLUMN, startCeiling } from "./ceiling.js";
+import { CEILING_COLUMN, ceilingCell, startCeiling } from "./ceiling.js";
 import type { Peaks } from "./peak.js";
 
 const N = 1 << 20;
@@ -131,7 +131,9 @@ export async function benchElementwise(peaks: Peaks): Promise<void> {
       contenders.peer = c.reduction ? opAndRead : () => tf.tidy(() => op(tf, tx, ty)).dispose();
       if (!c.reduction) withReadBack.peer = opAndRead;
     }
+    const pausesBefore = two.threadInfo().stats.pauses;
     const t = timeInterleaved(contenders, { rounds: 7 });
+    const pauses = two.threadInfo().stats.pauses - pausesBefore;
     const read = c.reduction ? undefined : timeInterleaved(withReadBack, { rounds: 5 });
     ours1.free();
     ours2.free();
@@ -146,7 +148,7 @@ export async function benchElementwise(peaks: Peaks): Promise<void> {
       ratio(t.peer, t.one), ratio(t.peer, t.two),
       read ? `${ratio(read.peer, read.one)} / ${ratio(read.peer, read.two)}` : "-",
       `${traffic(t.one, 0)} / ${traffic(t.two, 1)}`,
-      ceiling.threads(t).toFixed(2),
+      ceilingCell(ceiling.threads(t), pauses),
     ]);
   }
   markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "1 thread / TF.js", "2 threads / TF.js",

@@ -16,7 +16,7 @@ import { createBackend } from "../../src/backend/load.js";
 import type { ThreadedBackend } from "../../src/backend/threaded.js";
 import { tfjsWasm } from "../peer.js";
 import { beginTable, endTable, markdownTable, medianRatio, timeInterleaved } from "../report.js";
-import { CEILING_COLUMN, startCeiling } from "./ceiling.js";
+import { CEILING_COLUMN, ceilingCell, startCeiling } from "./ceiling.js";
 import type { Peaks } from "./peak.js";
 
 interface Case {
@@ -117,6 +117,7 @@ export async function benchMatmul(peaks: Peaks, cases = matmulCases()): Promise<
     const ta = tf.tensor2d(randomFloats(c.m * c.k, 1), c.transA ? [c.k, c.m] : [c.m, c.k]);
     const tb = tf.tensor2d(randomFloats(c.k * c.n, 2), c.transB ? [c.n, c.k] : [c.k, c.n]);
     let fresh: tfTypes.Tensor2D[] = [];
+    const pausesBefore = two.threadInfo().stats.pauses;
     const times = timeInterleaved({
       one: ours1.run,
       two: ours2.run,
@@ -142,7 +143,7 @@ export async function benchMatmul(peaks: Peaks, cases = matmulCases()): Promise<
       rate("tfjs").toFixed(1), rate("tfjsFresh").toFixed(1),
       `${medianRatio(times.tfjs, times.two).toFixed(2)}x`, `${medianRatio(times.tfjsFresh, times.two).toFixed(2)}x`,
       `${((100 * rate("one")) / peaks.gflops[0]).toFixed(0)}% / ${((100 * rate("two")) / peaks.gflops[1]).toFixed(0)}%`,
-      ceiling.threads(times).toFixed(2),
+      ceilingCell(ceiling.threads(times), two.threadInfo().stats.pauses - pausesBefore),
     ]);
   }
   markdownTable(["shape", "1 thread", "2 threads", "2 threads / 1", "TF.js", "TF.js fresh B", "2 threads / TF.js",
