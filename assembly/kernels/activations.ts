@@ -51,6 +51,12 @@ const QUIET_NAN = memory.data<f32>([NaN]);
 const EXP_MAX = memory.data<f32>([88.8]); // e^88.8 > FLT_MAX: +Infinity
 const EXP_MIN = memory.data<f32>([-104.0]); // e^-104 < FLT_TRUE_MIN / 2: 0
 const EXP_NORMAL_MIN = memory.data<f32>([-87.33]); // below: subnormal results (n < -126)
+
+/** The lower end of the vector exp's normal range, for kernels that test a whole row against it once. Generic only so that it is not a module export. */
+// @ts-ignore: decorator
+@inline export function expNormalLowest<T = f32>(): f32 {
+  return load<f32>(EXP_NORMAL_MIN);
+}
 const EXP_NORMAL_MAX = memory.data<f32>([88.37]); // above: n = 128
 const LOG2E = memory.data<f32>([1.44269504088896341]);
 // 1.5 * 2^23 + 127: adding it rounds x / ln 2 to an integer n and leaves n + 127 (the

@@ -2,10 +2,7 @@
 // Numerically stable: with m the row maximum, softmax = e^(x - m) / sum e^(x - m) and
 // log-softmax = (x - m) - ln(sum e^(x - m)); every exponent is <= 0, so nothing overflows
 // and the sum is >= 1. The sum accumulates in f64.
-import { shiftedExpSumV } from "./activations";
-
-/** The lower end of the vector exp's normal range (activations.ts, EXP_NORMAL_MIN). */
-const EXP_NORMAL_LOWEST: f32 = -87.33;
+import { expNormalLowest, shiftedExpSumV } from "./activations";
 
 /** Byte offset of element i. */
 // @ts-ignore: decorator
@@ -70,7 +67,7 @@ const EXP_NORMAL_LOWEST: f32 = -87.33;
 /** Whether x - shift is at or above exp's normal range for every x of a row whose smallest entry is `least`. */
 // @ts-ignore: decorator
 @inline function inNormalRange(least: f32, shift: f32): bool {
-  return least - shift >= EXP_NORMAL_LOWEST;
+  return least - shift >= expNormalLowest();
 }
 
 /**
