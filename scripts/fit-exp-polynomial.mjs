@@ -4,7 +4,8 @@
 // Lawson's algorithm: weighted least squares on a fine grid, each weight multiplied by its
 // point's error every iteration, converges to the minimax fit. Prints the coefficients rounded
 // to f32, then the largest relative error of the whole f32 exp (n = round(x / ln 2), r in two
-// parts, 2^n by exponent shift) against Math.exp over a sweep of [-87.3, 88.3].
+// parts, the polynomial in Estrin's form, 2^n by exponent shift) against Math.exp over a sweep
+// of [-87.3, 88.3].
 const coefficients = Number(process.argv[2] ?? 5);
 const half = Math.LN2 / 2;
 const POINTS = 4001;
@@ -62,16 +63,26 @@ console.log(`largest relative error of the fit in exact arithmetic: ${Math.max(.
 const f = Math.fround;
 const LOG2E = f(Math.LOG2E), SHIFTER = f(12583039), LN2_HI = f(0.693359375), LN2_LO = f(-2.1219444e-4);
 const bits = new DataView(new ArrayBuffer(4));
+/** Round half to even (f32x4.nearest). */
+function nearest(v) {
+  const down = Math.floor(v);
+  const rest = v - down;
+  return rest > 0.5 || (rest === 0.5 && down % 2 !== 0) ? down + 1 : down;
+}
 function expF32(x) {
-  const t = f(f(x * LOG2E) + SHIFTER);
-  bits.setFloat32(0, t);
+  const n = nearest(f(x * LOG2E));
+  bits.setFloat32(0, f(n + SHIFTER));
   bits.setInt32(0, bits.getInt32(0) << 23);
   const scale = bits.getFloat32(0);
-  const n = f(t - SHIFTER);
   const r = f(f(x - f(n * LN2_HI)) - f(n * LN2_LO));
-  let p = q[q.length - 1];
-  for (let k = q.length - 2; k >= 0; k--) p = f(f(p * r) + q[k]);
-  return f(f(f(p * r) + 1) * scale);
+  // 1 + c1 r + ... in Estrin's form: pairs (c_2j + c_2j+1 r), then Horner in r^2 over the pairs.
+  const c = [1, ...q];
+  const pairs = [];
+  for (let k = 0; k < c.length; k += 2) pairs.push(k + 1 < c.length ? f(f(c[k + 1] * r) + c[k]) : c[k]);
+  const r2 = f(r * r);
+  let p = pairs[pairs.length - 1];
+  for (let k = pairs.length - 2; k >= 0; k--) p = f(f(p * r2) + pairs[k]);
+  return f(p * scale);
 }
 let worst = 0;
 const SWEEP = 1 << 22;

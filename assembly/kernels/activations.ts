@@ -59,15 +59,16 @@ const EXP_NORMAL_MIN = memory.data<f32>([-87.33]); // below: subnormal results (
 }
 const EXP_NORMAL_MAX = memory.data<f32>([88.37]); // above: n = 128
 const LOG2E = memory.data<f32>([1.44269504088896341]);
-// 1.5 * 2^23 + 127: adding it rounds x / ln 2 to an integer n and leaves n + 127 (the
-// biased exponent of 2^n) in the low mantissa bits.
+// 1.5 * 2^23 + 127: added to an integer n (|n| < 2^22) it leaves n + 127, the biased exponent
+// of 2^n, in the low mantissa bits; added to x / ln 2 (tanh's e^r - 1) it also rounds it to n.
 const EXP_SHIFTER = memory.data<f32>([12583039.0]);
 const EXP_SHIFTER_BASE = memory.data<u32>([0x4b400000]); // bits of 1.5 * 2^23
 const EXP_BIAS = memory.data<i32>([127]);
 const LN2_HI = memory.data<f32>([0.693359375]);
 const LN2_LO = memory.data<f32>([-2.12194440e-4]);
 // e^r = 1 + r Q(r) on [-ln2/2, ln2/2], Q of degree 4: the minimax of the relative error
-// (scripts/fit-exp-polynomial.mjs), 9.1e-8 in exact arithmetic. Two degrees fewer than
+// (scripts/fit-exp-polynomial.mjs), 9.1e-8 in exact arithmetic, 2.1e-7 as the f32 kernel
+// evaluates it (Estrin's form, expReduced). Two degrees fewer than
 // Cephes' 1 + r + r^2 P(r) below, which tanh keeps for its e^r - 1.
 const EXP_Q1 = memory.data<f32>([0.9999997019767761]);
 const EXP_Q2 = memory.data<f32>([0.4999915063381195]);
@@ -100,15 +101,20 @@ const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
   return mulAdd(p, f32x4.mul(r, r), r);
 }
 
-/** e^r = 1 + r Q(r) for r = x - n ln 2. */
+/**
+ * e^r = 1 + r Q(r) for r = x - n ln 2, in Estrin's form (1 + q1 r) + r^2 ((q2 + q3 r) +
+ * r^2 (q4 + q5 r)): three multiply-adds deep after r^2 where Horner's is five. The exp
+ * loops are bound by this chain's latency rather than by the arithmetic units, so the one
+ * extra multiplication costs nothing.
+ */
 // @ts-ignore: decorator
 @inline function expReduced(x: v128, n: v128): v128 {
   const r = reduced(x, n);
-  let q = mulAdd(splatAt(EXP_Q5), r, splatAt(EXP_Q4));
-  q = mulAdd(q, r, splatAt(EXP_Q3));
-  q = mulAdd(q, r, splatAt(EXP_Q2));
-  q = mulAdd(q, r, splatAt(EXP_Q1));
-  return mulAdd(q, r, splatAt(ONE));
+  const r2 = f32x4.mul(r, r);
+  const low = mulAdd(splatAt(EXP_Q1), r, splatAt(ONE));
+  const middle = mulAdd(splatAt(EXP_Q3), r, splatAt(EXP_Q2));
+  const high = mulAdd(splatAt(EXP_Q5), r, splatAt(EXP_Q4));
+  return mulAdd(mulAdd(high, r2, middle), r2, low);
 }
 
 /**
@@ -119,9 +125,9 @@ const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
 function expWide(x: v128): v128 {
   // pmin/pmax keep a NaN first operand.
   x = f32x4.pmax(f32x4.pmin(x, splatAt(EXP_MAX)), splatAt(EXP_MIN));
-  const shifter = splatAt(EXP_SHIFTER);
-  const t = mulAdd(x, splatAt(LOG2E), shifter);
-  const y = expReduced(x, f32x4.sub(t, shifter));
+  const n = f32x4.nearest(f32x4.mul(x, splatAt(LOG2E)));
+  const t = f32x4.add(n, splatAt(EXP_SHIFTER));
+  const y = expReduced(x, n);
   const bias = splatAt(EXP_BIAS);
   const biased = i32x4.sub(t, splatAt(EXP_SHIFTER_BASE)); // n + 127
   const h = i32x4.shr_s(i32x4.sub(biased, bias), 1);
@@ -131,11 +137,13 @@ function expWide(x: v128): v128 {
 }
 
 /**
- * e^x on 4 lanes: n = round(x / ln 2), r = x - n ln 2 in two parts (as Cephes expf),
- * e^r = 1 + r Q(r) with a degree-4 minimax Q on [-ln2/2, ln2/2]; measured max relative
- * error 1.9e-7 (about 1.5 ulp). 2^n is built by shifting n + 127 into the exponent
- * field; vectors with a lane outside [-87.33, 88.37] (subnormal or overflowing results,
- * infinities) take expWide. NaN stays NaN.
+ * e^x on 4 lanes: n = round(x / ln 2) (f32x4.nearest: one instruction, where rounding by
+ * adding a shifter and subtracting it again is two on the latency chain), r = x - n ln 2 in
+ * two parts (as Cephes expf), e^r = 1 + r Q(r) with a degree-4 minimax Q on [-ln2/2, ln2/2];
+ * max relative error 2.1e-7 (2 ulp; `node scripts/fit-exp-polynomial.mjs`). 2^n is built
+ * by shifting n + 127 (n plus the shifter, exact) into the exponent field: from n itself, so
+ * that at a tie of the rounding both use the same n. Vectors with a lane outside
+ * [-87.33, 88.37] (subnormal or overflowing results, infinities) take expWide. NaN stays NaN.
  * Generic only so that the `export *` of this file does not make it a module export
  * (v128 values cannot cross to JS); softmax.ts imports it.
  */
@@ -144,10 +152,9 @@ function expWide(x: v128): v128 {
   const outside = v128.or(f32x4.lt(x, splatAt(EXP_NORMAL_MIN)), f32x4.gt(x, splatAt(EXP_NORMAL_MAX)));
   let result: v128;
   if (!v128.any_true(outside)) {
-    const shifter = splatAt(EXP_SHIFTER);
-    const t = mulAdd(x, splatAt(LOG2E), shifter);
-    // n + 127 sits in the low bits of t: shifted into the exponent field it is 2^n.
-    result = f32x4.mul(expReduced(x, f32x4.sub(t, shifter)), i32x4.shl(t, 23));
+    const n = f32x4.nearest(f32x4.mul(x, splatAt(LOG2E)));
+    // n + 127 sits in the low bits of n + shifter: shifted into the exponent field it is 2^n.
+    result = f32x4.mul(expReduced(x, n), i32x4.shl(f32x4.add(n, splatAt(EXP_SHIFTER)), 23));
   } else {
     result = expWide(x);
   }
@@ -166,15 +173,15 @@ function expWide(x: v128): v128 {
 // @ts-ignore: decorator
 @inline function expInRange(x: v128, log2e: v128, shifter: v128, ln2Hi: v128, ln2Lo: v128,
   q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, one: v128): v128 {
-  const t = mulAdd(x, log2e, shifter);
-  const n = f32x4.sub(t, shifter);
+  const n = f32x4.nearest(f32x4.mul(x, log2e));
+  const t = f32x4.add(n, shifter);
   let r = f32x4.sub(x, f32x4.mul(n, ln2Hi));
   r = f32x4.sub(r, f32x4.mul(n, ln2Lo));
-  let q = mulAdd(q5, r, q4);
-  q = mulAdd(q, r, q3);
-  q = mulAdd(q, r, q2);
-  q = mulAdd(q, r, q1);
-  return f32x4.mul(mulAdd(q, r, one), i32x4.shl(t, 23));
+  const r2 = f32x4.mul(r, r);
+  const low = mulAdd(q1, r, one);
+  const middle = mulAdd(q3, r, q2);
+  const high = mulAdd(q5, r, q4);
+  return f32x4.mul(mulAdd(mulAdd(high, r2, middle), r2, low), i32x4.shl(t, 23));
 }
 
 /**

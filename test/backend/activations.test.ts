@@ -163,6 +163,42 @@ test("forward kernels return the exact limits: tanh(±large) = ±1, exp overflow
   }
 });
 
+/**
+ * f32 inputs x in [-87, 88] whose x * log2(e), rounded to f32, is exactly k + 1/2: the ties of
+ * exp's n = round(x / ln 2), where a 2^n built by one rounding and an r built by another would
+ * disagree by a factor of 2.
+ */
+function halfwayInputs(): number[] {
+  const log2e = Math.fround(Math.LOG2E);
+  const found: number[] = [];
+  const bits = new Float32Array(1);
+  const word = new Int32Array(bits.buffer);
+  for (let k = -126; k <= 126; k++) {
+    bits[0] = (k + 0.5) / log2e;
+    for (let step = -64; step <= 64; step++) {
+      const saved = word[0];
+      word[0] += step;
+      const x = bits[0];
+      word[0] = saved;
+      if (x >= -87 && x <= 88 && Math.fround(x * log2e) === k + 0.5) found.push(x);
+    }
+  }
+  return found;
+}
+
+test("exp and sigmoid stay accurate where x / ln 2 rounds to a half-integer (the ties of n)", () => {
+  const ties = halfwayInputs();
+  assert.ok(ties.length >= 50, `only ${ties.length} inputs found`);
+  // 16-element steps of the vector loops, then a remainder.
+  const x = Float64Array.from([...ties, ...ties.slice(0, 16 - (ties.length % 16)), ...ties.slice(0, 3)]);
+  const exp = Float64Array.from(x, Math.exp);
+  for (const backend of wasmBackends) {
+    const b = getBackendByName(backend);
+    assertClose(`${backend} exp at ties`, forwardOn(b, "exp", x), exp, TRANSCENDENTAL, SUBNORMAL);
+    assertClose(`${backend} sigmoid at ties`, forwardOn(b, "sigmoid", x), x.map(sigmoid), TRANSCENDENTAL, SUBNORMAL);
+  }
+});
+
 test("gradients stay finite and exact in the saturated tails: tanh', sigmoid' -> 0, softplus' -> 0 or 1", () => {
   const x = [1e4, -1e4, Infinity, -Infinity, 200, -200];
   for (const backend of wasmBackends) {
