@@ -98,9 +98,20 @@ export class ParameterAccumulator {
   private readonly accumulators = new Map<Parameter, Tensor>();
   /** Parameters with no contribution since zero(): their accumulators hold stale numbers. */
   private readonly untouched = new Set<Parameter>();
-  constructor(parameters: readonly Parameter[]) {
+  /**
+   * Whether the sums hold -(d mu/d theta)^T e: set by a schedule that stores its errors
+   * negated (Z-IL's unobserved wavefront stores BP's deltas), cleared by zero().
+   */
+  negated = false;
+  /**
+   * `gradients`: a map that takes each accumulator as the parameter's gradient tensor, by
+   * name; toGradients into that map then finishes the sums in place (see there).
+   */
+  constructor(parameters: readonly Parameter[], gradients?: Map<string, Tensor>) {
     for (const p of parameters) {
-      this.accumulators.set(p, new Tensor(p.shape, p.tensor.backend));
+      const sum = new Tensor(p.shape, p.tensor.backend);
+      this.accumulators.set(p, sum);
+      gradients?.set(p.name, sum);
       this.untouched.add(p);
     }
   }
@@ -118,6 +129,7 @@ export class ParameterAccumulator {
   /** Sets every accumulated sum back to zero. */
   zero(): void {
     for (const p of this.accumulators.keys()) this.untouched.add(p);
+    this.negated = false;
   }
 
   /** sums[theta] += (d mu_v / d theta)^T e_v for each parameter of v, at the parents' current (or feedforward) values. */
@@ -131,14 +143,21 @@ export class ParameterAccumulator {
     });
   }
 
-  /** Writes gradient estimates -scale * sums into `out` by parameter name (allocating on first use). */
+  /**
+   * Writes the gradient estimates -scale (d mu/d theta)^T e, summed, into `out` by parameter
+   * name (allocating on first use). Into the accumulators themselves where `out` is the
+   * constructor's `gradients`: the sums are then overwritten, and negated sums at scale 1 are
+   * the estimates already, with nothing left to do.
+   */
   toGradients(scale: number, out: Map<string, Tensor>): Map<string, Tensor> {
+    const factor = this.negated ? scale : -scale;
     for (const [p, sum] of this.accumulators) {
       let g = out.get(p.name);
       if (!g) out.set(p.name, (g = new Tensor(p.shape, sum.backend)));
-      // -scale * 0, as the scaling of a zero-filled sum gives.
-      if (this.untouched.has(p)) sum.backend.fill(sum.size, -scale * 0, g.address);
-      else sum.backend.scale(sum.size, -scale, sum.address, g.address);
+      // factor * 0, as the scaling of a zero-filled sum gives.
+      if (this.untouched.has(p)) sum.backend.fill(sum.size, factor * 0, g.address);
+      else if (factor !== 1) sum.backend.scale(sum.size, factor, sum.address, g.address);
+      else if (g !== sum) sum.backend.copy(sum.size, sum.address, g.address);
     }
     return out;
   }

@@ -105,7 +105,8 @@ export class PCEngine {
       throw new InvalidArgumentError("Z-IL: the frontier schedule updates each vertex at its level; clock 'shortest' needs schedule 'full'");
     this.listener = options.onStep;
     this.network = new PCNetwork(graph, { relay: options.algorithm === "zil" && zil.relay !== false });
-    this.accumulator = new ParameterAccumulator(graph.parameters);
+    // The accumulators are the gradient tensors the runs return: no copy at the end of a run.
+    this.accumulator = new ParameterAccumulator(graph.parameters, this.gradients);
   }
 
   private stateFor(batch: number): PCState {
@@ -194,8 +195,8 @@ export class PCEngine {
   /** Frees the units, the accumulators and the gradient tensors. */
   dispose(): void {
     this.state?.dispose();
-    this.accumulator.dispose();
-    for (const g of this.gradients.values()) g.dispose();
+    this.accumulator.dispose(); // the gradient tensors with it
+    this.gradients.clear();
   }
 }
 

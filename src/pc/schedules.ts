@@ -150,6 +150,19 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
   const unobserved = o.schedule === "frontier" && !o.recordEnergy && !o.onStep;
   state.initializeFeedforward(false, unobserved);
   const network = state.network;
+  // Unobserved and accumulating, the wavefront stores every error negated, -e: BP's deltas,
+  // formed as BP forms them (the output's negated, the rest by the same products and sums). The
+  // accumulated sums are then the gradient estimates, with no pass over the parameters to flip
+  // their sign; settleWavefront restores the errors' sign.
+  const negated = unobserved && o.sharedUpdates === "accumulate";
+  if (negated) {
+    for (const v of network.vertices) {
+      if (!v.isOutput) continue;
+      const error = state.error[v.index]!;
+      state.backend.scale(error.size, -1, error.address, error.address);
+    }
+    acc.negated = true;
+  }
   const energies = o.recordEnergy ? [state.energy()] : [];
   const depth = network.depth;
 
@@ -175,7 +188,7 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
     if (o.onStep) o.onStep(vertexStepEvent(state, t));
     learnAt(t);
   }
-  if (unobserved) state.unsettled = () => settleWavefront(state);
+  if (unobserved) state.unsettled = () => settleWavefront(state, negated);
   return { steps: depth, energies };
 }
 
@@ -183,18 +196,25 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
  * The units an unobserved wavefront run left for nothing to read (frontierStep), brought to
  * what the observed run holds, bit for bit: each internal prediction is the feedforward value
  * (where the value was left), a vertex the wavefront moved has x = x_ff + gamma change = x_ff
- * + e, and one it never reached keeps e = 0.
+ * + e, and one it never reached keeps e = 0. `negated`: the run stored -e (every error, the
+ * output's too), so x = x_ff - (-e) and each error is negated back (both exact).
  */
-function settleWavefront(state: PCState): void {
+function settleWavefront(state: PCState, negated: boolean): void {
   const backend = state.backend;
   const moved = new Set<Vertex>();
   for (let t = 1; t <= state.network.depth; t++) for (const v of state.network.byLevel[t]) if (isFree(v)) moved.add(v);
   for (const v of state.network.vertices) {
-    if (v.isInput || v.isOutput) continue;
+    if (v.isInput) continue;
     const value = state.value[v.index], error = state.error[v.index]!;
+    if (v.isOutput) {
+      if (negated) backend.scale(error.size, -1, error.address, error.address);
+      continue;
+    }
     value.copyTo(state.prediction[v.index]!);
-    if (moved.has(v)) backend.axpy(value.size, 1, error.address, value.address);
-    else backend.fill(error.size, 0, error.address);
+    if (moved.has(v)) {
+      backend.axpy(value.size, negated ? -1 : 1, error.address, value.address);
+      if (negated) backend.scale(error.size, -1, error.address, error.address);
+    } else backend.fill(error.size, 0, error.address);
   }
 }
 
@@ -219,12 +239,15 @@ function frontierStep(state: PCState, wavefront: Vertex[], gamma: number, unobse
   const moving = wavefront.filter(isFree);
   // The change is -e_v + feedback, and e_v is exactly zero here: neither v nor its parents
   // have moved since the feedforward pass set it to zero. So the change is the feedback.
-  for (const v of moving) feedback(state, v, state.change[v.index]!);
+  // Unobserved at gamma 1, the error is the feedback itself (1 * change, exactly), written
+  // there directly: no vertex of the wavefront reads another's error (a child is a level lower).
+  const direct = unobserved && gamma === 1;
+  for (const v of moving) feedback(state, v, (direct ? state.error : state.change)[v.index]!);
   for (const v of moving) {
     const change = state.change[v.index]!;
     const error = state.error[v.index]!;
     if (unobserved) {
-      backend.scale(change.size, gamma, change.address, error.address);
+      if (!direct) backend.scale(change.size, gamma, change.address, error.address);
     } else {
       backend.axpy(change.size, gamma, change.address, state.value[v.index].address);
       backend.axpy(change.size, gamma, change.address, error.address);

@@ -7,7 +7,9 @@ import fc from "fast-check";
 import { Graph } from "../../src/graph/graph.js";
 import { GraphBuilder } from "../../src/graph/builder.js";
 import { PCEngine, pcGradients, type PCOptions } from "../../src/pc/engine.js";
-import type { PCState } from "../../src/pc/state.js";
+import { PCState } from "../../src/pc/state.js";
+import { ParameterAccumulator } from "../../src/pc/dynamics.js";
+import { zeroDivergenceLearning } from "../../src/pc/schedules.js";
 import { outputError } from "../../src/graph/loss.js";
 import { Tensor } from "../../src/tensor.js";
 import { PCNetwork } from "../../src/pc/network.js";
@@ -282,6 +284,44 @@ zil("an unobserved run gives the observed run's gradients and, once its state is
       }
     }),
     { numRuns: 40 },
+  );
+});
+
+// An unobserved run stores its errors negated, so its sums are the gradients themselves; the
+// engine keeps them where they were accumulated. A caller's own map gets them copied, bit for
+// bit the engine's, and the flag goes with zero().
+zil("an accumulator's estimates land in a caller's map as in the engine's own, after negated sums", () => {
+  fc.assert(
+    fc.property(graphArbitrary(6), (drawn) => {
+      const graph = new Graph(drawn.spec, { seed: drawn.seed, backend: "wasm-simd" });
+      const batch = randomBatch(graph, drawn.batch, drawn.seed + 3);
+      const engine = new PCEngine(graph, { algorithm: "zil" });
+      const state = new PCState(new PCNetwork(graph, { relay: true }), drawn.batch);
+      const acc = new ParameterAccumulator(graph.parameters);
+      const out = new Map<string, Tensor>();
+      try {
+        state.load(batch);
+        acc.zero();
+        zeroDivergenceLearning(state, acc, {
+          gamma: 1, schedule: "frontier", clock: "longest", sharedUpdates: "accumulate", learningRate: 0, recordEnergy: false,
+        });
+        assert.ok(acc.negated, "an unobserved accumulating run stores negated errors");
+        acc.toGradients(1, out);
+        const expected = engine.run(batch).gradients;
+        for (const p of graph.parameters)
+          assert.equal(Array.from(out.get(p.name)!.dataSync()), Array.from(expected.get(p.name)!.dataSync()), `${p.name} on\n${describeGraph(drawn)}`);
+        acc.zero();
+        assert.not.ok(acc.negated, "zero() clears the flag");
+      } finally {
+        for (const t of out.values()) t.dispose();
+        acc.dispose();
+        state.dispose();
+        engine.dispose();
+        for (const t of [...Object.values(batch.inputs), batch.target]) t.dispose();
+        graph.dispose();
+      }
+    }),
+    { numRuns: 20 },
   );
 });
 
