@@ -10,6 +10,11 @@
 // the worker must also get its core back quickly after each pause, which the long calls do not
 // test. For them the two-thread call is also cut into SLICES jobs, each handed to the worker
 // and waited for as the pool does: what two threads give at that grain.
+// The register-bound micro-kernel says whether the machine gave two cores' arithmetic; a
+// kernel that streams through the shared cache and memory can still be held back where the
+// cores are free but their cache or memory is shared with someone else. So the same rounds also
+// run the streaming micro-kernel (y = a y + b over 2 MB per thread, beyond each core's L2),
+// alone and on both threads at once: the memory side of the ceiling.
 import { Worker } from "node:worker_threads";
 import { median, type Timing } from "../report.js";
 import { peakBytes } from "./peak.js";
@@ -18,43 +23,57 @@ import { peakBytes } from "./peak.js";
 const STEPS = 500_000;
 /** Jobs the sliced two-thread call is cut into: about 0.1 ms each, a training step's kernel. */
 const SLICES = 10;
+/** The streaming micro-kernel's buffer per thread (2 MB) and passes per call (about 0.5 ms). */
+const STREAM_FLOATS = 1 << 19;
+const STREAM_PASSES = 8;
 // Control words: the job sequence the worker waits on, the last job it finished, shutdown,
-// and the micro-kernel steps of the current job.
-const JOB = 0, DONE = 1, SHUTDOWN = 2, JOB_STEPS = 3;
+// the micro-kernel steps (or streaming passes) of the current job, and its kind.
+const JOB = 0, DONE = 1, SHUTDOWN = 2, JOB_STEPS = 3, JOB_KIND = 4;
+const KIND_ARITHMETIC = 0, KIND_STREAM = 1;
 
 /** The column a table gives the ceiling under (with the pauses of splitting in those rounds, if any). */
-export const CEILING_COLUMN = "threads' worth the machine gave (same rounds)";
+export const CEILING_COLUMN = "threads' worth the machine gave: arithmetic / memory (same rounds)";
 
 /**
- * A ceiling cell: the ceiling, and how many times the 2-thread backend paused splitting
- * (workers late) in the same rounds when it did, which explains a 2-thread row near 1x.
+ * A ceiling cell: the arithmetic and the memory ceilings, and how many times the 2-thread
+ * backend paused splitting (workers late) in the same rounds when it did, which explains a
+ * 2-thread row near 1x.
  */
-export function ceilingCell(threads: number, pauses: number): string {
-  return pauses > 0 ? `${threads.toFixed(2)} (${pauses} pause${pauses === 1 ? "" : "s"})` : threads.toFixed(2);
+export function ceilingCell(ceiling: Ceiling, times: Record<string, Timing>, pauses = 0): string {
+  const both = `${ceiling.threads(times).toFixed(2)} / ${ceiling.memoryThreads(times).toFixed(2)}`;
+  return pauses > 0 ? `${both} (${pauses} pause${pauses === 1 ? "" : "s"})` : both;
 }
 /** The column for the sliced ceiling. */
-export const SLICED_CEILING_COLUMN = `the same in ${SLICES} jobs of 0.1 ms`;
+export const SLICED_CEILING_COLUMN = `the arithmetic in ${SLICES} jobs of 0.1 ms`;
+
+type Contender = () => void;
 
 export interface Ceiling {
-  /** Contenders for timeInterleaved: the micro-kernel on this thread, and on this thread and a worker at once. */
-  contenders: { ceilingOne: () => void; ceilingTwo: () => void };
-  /** The contenders with the two-thread call also cut into short jobs (for `threadsSliced`). */
-  slicedContenders: { ceilingOne: () => void; ceilingTwo: () => void; ceilingSliced: () => void };
-  /** Threads' worth of work the machine gave, median over the rounds of `times` (which ran the contenders). */
+  /**
+   * Contenders for timeInterleaved: each micro-kernel (arithmetic, streaming) on this thread,
+   * and on this thread and a worker at once.
+   */
+  contenders: { ceilingOne: Contender; ceilingTwo: Contender; streamOne: Contender; streamTwo: Contender };
+  /** The contenders with the two-thread arithmetic call also cut into short jobs (for `threadsSliced`). */
+  slicedContenders: { ceilingOne: Contender; ceilingTwo: Contender; ceilingSliced: Contender; streamOne: Contender; streamTwo: Contender };
+  /** Threads' worth of arithmetic the machine gave, median over the rounds of `times` (which ran the contenders). */
   threads(times: Record<string, Timing>): number;
   /** The same for the sliced call (`times` ran slicedContenders). */
   threadsSliced(times: Record<string, Timing>): number;
+  /** Threads' worth of streaming bandwidth (cache and memory) the machine gave in the same rounds. */
+  memoryThreads(times: Record<string, Timing>): number;
   dispose(): void;
 }
 
 export async function startCeiling(): Promise<Ceiling> {
   const bytes = await peakBytes();
-  const control = new Int32Array(new SharedArrayBuffer(16));
+  const control = new Int32Array(new SharedArrayBuffer(20));
   // The worker polls for 200 µs after each job before it sleeps, as the pool's workers do.
   const source = `
     const { workerData } = require("node:worker_threads");
     const instance = new WebAssembly.Instance(new WebAssembly.Module(workerData.bytes), { env: { abort() { throw new Error("abort"); } } });
     const run = instance.exports.run;
+    const stream = instance.exports.stream;
     const control = workerData.control;
     let seen = 0, sink = 0;
     for (;;) {
@@ -63,7 +82,8 @@ export async function startCeiling(): Promise<Ceiling> {
       if (Atomics.load(control, ${JOB}) === seen) Atomics.wait(control, ${JOB}, seen);
       seen = Atomics.load(control, ${JOB});
       if (Atomics.load(control, ${SHUTDOWN})) break;
-      sink += run(Atomics.load(control, ${JOB_STEPS}), 0.999, 1e-3);
+      const steps = Atomics.load(control, ${JOB_STEPS});
+      sink += Atomics.load(control, ${JOB_KIND}) === ${KIND_STREAM} ? stream(${STREAM_FLOATS}, steps, 0.5, 1) : run(steps, 0.999, 1e-3);
       Atomics.store(control, ${DONE}, seen);
       Atomics.notify(control, ${DONE});
     }
@@ -74,36 +94,44 @@ export async function startCeiling(): Promise<Ceiling> {
     env: { abort: () => { throw new Error("peak micro-kernel aborted"); } },
   });
   const run = instance.exports.run as (steps: number, x: number, y: number) => number;
+  const stream = instance.exports.stream as (n: number, passes: number, a: number, b: number) => number;
   let sink = 0;
   const ceilingOne = () => { sink += run(STEPS, 0.999, 1e-3); };
-  /** `steps` of the micro-kernel on this thread and on the worker at once. */
-  const together = (steps: number) => {
+  const streamOne = () => { sink += stream(STREAM_FLOATS, STREAM_PASSES, 0.5, 1); };
+  /** `steps` of the micro-kernel (or passes of the streaming one) on this thread and on the worker at once. */
+  const together = (steps: number, kind = KIND_ARITHMETIC) => {
     Atomics.store(control, JOB_STEPS, steps);
+    Atomics.store(control, JOB_KIND, kind);
     const job = Atomics.add(control, JOB, 1) + 1;
     Atomics.notify(control, JOB);
-    sink += run(steps, 0.999, 1e-3);
+    sink += kind === KIND_STREAM ? stream(STREAM_FLOATS, steps, 0.5, 1) : run(steps, 0.999, 1e-3);
     // Polled briefly, as the pool waits for its workers' blocks, then slept.
     const pollUntil = performance.now() + 0.03;
     while (Atomics.load(control, DONE) !== job && performance.now() < pollUntil);
     while (Atomics.load(control, DONE) !== job) Atomics.wait(control, DONE, Atomics.load(control, DONE), 1);
   };
   const ceilingTwo = () => together(STEPS);
+  const streamTwo = () => together(STREAM_PASSES, KIND_STREAM);
   const ceilingSliced = () => {
     for (let slice = 0; slice < SLICES; slice++) together(STEPS / SLICES);
   };
   // Warm-up: both instances compiled by the optimising tier (V8 starts wasm in a baseline
   // compiler and tiers up hot functions in the background).
   const warmUntil = performance.now() + 300;
-  while (performance.now() < warmUntil) ceilingTwo();
+  while (performance.now() < warmUntil) {
+    ceilingTwo();
+    streamTwo();
+  }
   const given = (one: Timing, two: Timing) => {
     if (!Number.isFinite(sink)) throw new Error("the micro-kernel produced a non-finite result");
     return median(one.perRound.map((t, i) => (2 * t) / two.perRound[i]));
   };
   return {
-    contenders: { ceilingOne, ceilingTwo },
-    slicedContenders: { ceilingOne, ceilingTwo, ceilingSliced },
+    contenders: { ceilingOne, ceilingTwo, streamOne, streamTwo },
+    slicedContenders: { ceilingOne, ceilingTwo, ceilingSliced, streamOne, streamTwo },
     threads: (times) => given(times.ceilingOne, times.ceilingTwo),
     threadsSliced: (times) => given(times.ceilingOne, times.ceilingSliced),
+    memoryThreads: (times) => given(times.streamOne, times.streamTwo),
     dispose: () => {
       Atomics.store(control, SHUTDOWN, 1);
       Atomics.add(control, JOB, 1);

@@ -93,7 +93,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
         `${rate(t.forward)} (forward)${t.own ? `, ${rate(t.own)} (its own)` : ""}`,
         `${ratio(t.forward, t.two)}${t.own ? `, ${ratio(t.own, t.two)}` : ""}`,
         `${((100 * gflop) / t.one.seconds / peaks.gflops[0]).toFixed(0)}% / ${((100 * gflop) / t.two.seconds / peaks.gflops[1]).toFixed(0)}%`,
-        ceilingCell(ceiling.threads(t), two.threadInfo().stats.pauses - pausesBefore),
+        ceilingCell(ceiling, t, two.threadInfo().stats.pauses - pausesBefore),
       ]);
     }
     tx.dispose();
@@ -133,7 +133,7 @@ export async function benchConv(peaks: Peaks): Promise<void> {
     ours2.free();
     const rate = (timing: Timing) => (inLength / timing.seconds / 1e9).toFixed(2);
     rows.push([`${name} pool 32x16x28x28 2x2/2 (Gelem/s)`, rate(t.one), rate(t.two), ratio(t.one, t.two), rate(t.peer), ratio(t.peer, t.two), "-",
-      ceilingCell(ceiling.threads(t), two.threadInfo().stats.pauses - pausesBefore)]);
+      ceilingCell(ceiling, t, two.threadInfo().stats.pauses - pausesBefore)]);
   }
   tx.dispose();
   tdy.dispose();

@@ -148,7 +148,7 @@ export async function benchElementwise(peaks: Peaks): Promise<void> {
       ratio(t.peer, t.one), ratio(t.peer, t.two),
       read ? `${ratio(read.peer, read.one)} / ${ratio(read.peer, read.two)}` : "-",
       `${traffic(t.one, 0)} / ${traffic(t.two, 1)}`,
-      ceilingCell(ceiling.threads(t), pauses),
+      ceilingCell(ceiling, t, pauses),
     ]);
   }
   markdownTable(["kernel", "1 thread", "2 threads", "2 threads / 1", "TF.js", "1 thread / TF.js", "2 threads / TF.js",

@@ -143,7 +143,7 @@ export async function benchMatmul(peaks: Peaks, cases = matmulCases()): Promise<
       rate("tfjs").toFixed(1), rate("tfjsFresh").toFixed(1),
       `${medianRatio(times.tfjs, times.two).toFixed(2)}x`, `${medianRatio(times.tfjsFresh, times.two).toFixed(2)}x`,
       `${((100 * rate("one")) / peaks.gflops[0]).toFixed(0)}% / ${((100 * rate("two")) / peaks.gflops[1]).toFixed(0)}%`,
-      ceilingCell(ceiling.threads(times), two.threadInfo().stats.pauses - pausesBefore),
+      ceilingCell(ceiling, times, two.threadInfo().stats.pauses - pausesBefore),
     ]);
   }
   markdownTable(["shape", "1 thread", "2 threads", "2 threads / 1", "TF.js", "TF.js fresh B", "2 threads / TF.js",
