@@ -156,11 +156,8 @@ export function zeroDivergenceLearning(state: PCState, acc: ParameterAccumulator
   // their sign; settleWavefront restores the errors' sign.
   const negated = unobserved && o.sharedUpdates === "accumulate";
   if (negated) {
-    for (const v of network.vertices) {
-      if (!v.isOutput) continue;
-      const error = state.error[v.index]!;
-      state.backend.scale(error.size, -1, error.address, error.address);
-    }
+    const error = state.error[network.output.index]!;
+    state.backend.scale(error.size, -1, error.address, error.address);
     acc.negated = true;
   }
   const energies = o.recordEnergy ? [state.energy()] : [];
