@@ -1,18 +1,25 @@
-// The exp kernels' polynomial (assembly/kernels/activations.ts, EXP_Q1..EXP_Q5): e^r ~ 1 + r Q(r)
-// on [-ln2/2, ln2/2] with Q of degree `node scripts/fit-exp-polynomial.mjs [degree]` - 1
-// (default 5 coefficients), minimising the largest relative error |1 + r Q(r) - e^r| / e^r.
+// The exp kernels' polynomial (assembly/kernels/activations.ts, EXP_Q2..EXP_Q5):
+// e^r ~ 1 + r + r^2 Q(r) on [-ln2/2, ln2/2] with Q of degree `node scripts/fit-exp-polynomial.mjs
+// [count]` - 1 (default 4 coefficients), minimising the largest relative error
+// |1 + r + r^2 Q(r) - e^r| / e^r. The linear coefficient is held at exactly 1: the kernel then
+// adds r to 1 where a free coefficient costs a multiplication (and a register), for an error
+// about 15% larger (`--free-linear` fits it too, for comparison).
 // Lawson's algorithm: weighted least squares on a fine grid, each weight multiplied by its
 // point's error every iteration, converges to the minimax fit. Prints the coefficients rounded
 // to f32, then the largest relative error of the whole f32 exp (n = round(x / ln 2), r in two
 // parts, the polynomial in Estrin's form, 2^n by exponent shift) against Math.exp over a sweep
 // of [-87.3, 88.3].
-const coefficients = Number(process.argv[2] ?? 5);
+const freeLinear = process.argv.includes("--free-linear");
+const counted = process.argv.slice(2).find((a) => !a.startsWith("--"));
+const coefficients = Number(counted ?? (freeLinear ? 5 : 4));
+// The first fitted power: r^1 with a free linear coefficient, else r^2.
+const firstPower = freeLinear ? 1 : 2;
 const half = Math.LN2 / 2;
 const POINTS = 4001;
 const grid = Array.from({ length: POINTS }, (_, i) => -half + (2 * half * i) / (POINTS - 1));
-// Relative error is linear in the coefficients: (1 + sum c_k r^k - e^r) / e^r.
-const design = grid.map((r) => Array.from({ length: coefficients }, (_, k) => r ** (k + 1) / Math.exp(r)));
-const target = grid.map((r) => (Math.exp(r) - 1) / Math.exp(r));
+// Relative error is linear in the coefficients: (1 [+ r] + sum c_k r^k - e^r) / e^r.
+const design = grid.map((r) => Array.from({ length: coefficients }, (_, k) => r ** (k + firstPower) / Math.exp(r)));
+const target = grid.map((r) => (Math.exp(r) - 1 - (freeLinear ? 0 : r)) / Math.exp(r));
 
 /** Solves the weighted normal equations by Gaussian elimination with partial pivoting. */
 function weightedLeastSquares(weights) {
@@ -75,10 +82,14 @@ function expF32(x) {
   bits.setInt32(0, bits.getInt32(0) << 23);
   const scale = bits.getFloat32(0);
   const r = f(f(x - f(n * LN2_HI)) - f(n * LN2_LO));
-  // 1 + c1 r + ... in Estrin's form: pairs (c_2j + c_2j+1 r), then Horner in r^2 over the pairs.
-  const c = [1, ...q];
+  // 1 + c1 r + ... in Estrin's form: pairs (c_2j + c_2j+1 r), then Horner in r^2 over the pairs;
+  // with c1 = 1 the first pair is 1 + r, one addition.
+  const c = freeLinear ? [1, ...q] : [1, 1, ...q];
   const pairs = [];
-  for (let k = 0; k < c.length; k += 2) pairs.push(k + 1 < c.length ? f(f(c[k + 1] * r) + c[k]) : c[k]);
+  for (let k = 0; k < c.length; k += 2) {
+    if (k + 1 >= c.length) pairs.push(c[k]);
+    else pairs.push(k === 0 && !freeLinear ? f(r + 1) : f(f(c[k + 1] * r) + c[k]));
+  }
   const r2 = f(r * r);
   let p = pairs[pairs.length - 1];
   for (let k = pairs.length - 2; k >= 0; k--) p = f(f(p * r2) + pairs[k]);

@@ -66,15 +66,15 @@ const EXP_SHIFTER_BASE = memory.data<u32>([0x4b400000]); // bits of 1.5 * 2^23
 const EXP_BIAS = memory.data<i32>([127]);
 const LN2_HI = memory.data<f32>([0.693359375]);
 const LN2_LO = memory.data<f32>([-2.12194440e-4]);
-// e^r = 1 + r Q(r) on [-ln2/2, ln2/2], Q of degree 4: the minimax of the relative error
-// (scripts/fit-exp-polynomial.mjs), 9.1e-8 in exact arithmetic, 2.1e-7 as the f32 kernel
-// evaluates it (Estrin's form, expReduced). Two degrees fewer than
-// Cephes' 1 + r + r^2 P(r) below, which tanh keeps for its e^r - 1.
-const EXP_Q1 = memory.data<f32>([0.9999997019767761]);
-const EXP_Q2 = memory.data<f32>([0.4999915063381195]);
-const EXP_Q3 = memory.data<f32>([0.1666763573884964]);
-const EXP_Q4 = memory.data<f32>([0.04189793020486832]);
-const EXP_Q5 = memory.data<f32>([0.008290315978229046]);
+// e^r = 1 + r + r^2 Q(r) on [-ln2/2, ln2/2], Q of degree 3: the minimax of the relative
+// error with the linear term fixed at 1 (scripts/fit-exp-polynomial.mjs), 1.05e-7 in exact
+// arithmetic, 2.1e-7 as the f32 kernel evaluates it (Estrin's form, expReduced); the exact 1
+// saves a multiplication and a constant over a free linear coefficient, for 1.4e-8 more. Two
+// degrees fewer than Cephes' 1 + r + r^2 P(r) below, which tanh keeps for its e^r - 1.
+const EXP_Q2 = memory.data<f32>([0.499992311000824]);
+const EXP_Q3 = memory.data<f32>([0.16667114198207855]);
+const EXP_Q4 = memory.data<f32>([0.041890114545822144]);
+const EXP_Q5 = memory.data<f32>([0.008312526158988476]);
 // Cephes' expm1 polynomial (tanh's e^r - 1 keeps full relative accuracy for tiny r).
 const EXP_P0 = memory.data<f32>([1.9875691500e-4]);
 const EXP_P1 = memory.data<f32>([1.3981999507e-3]);
@@ -102,7 +102,7 @@ const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
 }
 
 /**
- * e^r = 1 + r Q(r) for r = x - n ln 2, in Estrin's form (1 + q1 r) + r^2 ((q2 + q3 r) +
+ * e^r = 1 + r + r^2 Q(r) for r = x - n ln 2, in Estrin's form (1 + r) + r^2 ((q2 + q3 r) +
  * r^2 (q4 + q5 r)): three multiply-adds deep after r^2 where Horner's is five. The exp
  * loops are bound by this chain's latency rather than by the arithmetic units, so the one
  * extra multiplication costs nothing.
@@ -111,7 +111,7 @@ const EXP_P5 = memory.data<f32>([5.0000001201e-1]);
 @inline function expReduced(x: v128, n: v128): v128 {
   const r = reduced(x, n);
   const r2 = f32x4.mul(r, r);
-  const low = mulAdd(splatAt(EXP_Q1), r, splatAt(ONE));
+  const low = f32x4.add(r, splatAt(ONE));
   const middle = mulAdd(splatAt(EXP_Q3), r, splatAt(EXP_Q2));
   const high = mulAdd(splatAt(EXP_Q5), r, splatAt(EXP_Q4));
   return mulAdd(mulAdd(high, r2, middle), r2, low);
@@ -139,7 +139,7 @@ function expWide(x: v128): v128 {
 /**
  * e^x on 4 lanes: n = round(x / ln 2) (f32x4.nearest: one instruction, where rounding by
  * adding a shifter and subtracting it again is two on the latency chain), r = x - n ln 2 in
- * two parts (as Cephes expf), e^r = 1 + r Q(r) with a degree-4 minimax Q on [-ln2/2, ln2/2];
+ * two parts (as Cephes expf), e^r = 1 + r + r^2 Q(r) with a degree-3 minimax Q on [-ln2/2, ln2/2];
  * max relative error 2.1e-7 (2 ulp; `node scripts/fit-exp-polynomial.mjs`). 2^n is built
  * by shifting n + 127 (n plus the shifter, exact) into the exponent field: from n itself, so
  * that at a tie of the rounding both use the same n. Vectors with a lane outside
@@ -169,16 +169,16 @@ function expWide(x: v128): v128 {
 // down. They compute exactly what expV computes, in the same order, so the bits are the same;
 // vectors with a lane outside expV's normal range still go through expV.
 
-/** expV's constants, loaded once: log2e, shifter, ln 2 hi and lo, Q1..Q5 and 1. */
+/** expV's constants, loaded once: log2e, shifter, ln 2 hi and lo, Q2..Q5 and 1. */
 // @ts-ignore: decorator
 @inline function expInRange(x: v128, log2e: v128, shifter: v128, ln2Hi: v128, ln2Lo: v128,
-  q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, one: v128): v128 {
+  q2: v128, q3: v128, q4: v128, q5: v128, one: v128): v128 {
   const n = f32x4.nearest(f32x4.mul(x, log2e));
   const t = f32x4.add(n, shifter);
   let r = f32x4.sub(x, f32x4.mul(n, ln2Hi));
   r = f32x4.sub(r, f32x4.mul(n, ln2Lo));
   const r2 = f32x4.mul(r, r);
-  const low = mulAdd(q1, r, one);
+  const low = f32x4.add(r, one);
   const middle = mulAdd(q3, r, q2);
   const high = mulAdd(q5, r, q4);
   return f32x4.mul(mulAdd(mulAdd(high, r2, middle), r2, low), i32x4.shl(t, 23));
@@ -215,7 +215,7 @@ function expWide(x: v128): v128 {
 @inline export function shiftedExpSumV<T = f32>(n: i32, x: usize, shift: f32, out: usize, keep: bool, checkLow: bool,
   finishing: i32 = 0, previousIn: usize = 0, previousOut: usize = 0, previousA: f32 = 0, previousB: f32 = 0): f64 {
   const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
-  const q1 = splatAt(EXP_Q1), q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
+  const q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
   const q5 = splatAt(EXP_Q5), one = splatAt(ONE);
   const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
   const vshift = f32x4.splat(shift);
@@ -232,10 +232,10 @@ function expWide(x: v128): v128 {
       const a = f32x4.sub(v128.load(p), vshift), b = f32x4.sub(v128.load(p, 16), vshift);
       const c = f32x4.sub(v128.load(p, 32), vshift), d = f32x4.sub(v128.load(p, 48), vshift);
       if (checkLow && anyOutside4(a, b, c, d, lowest, highest, false)) break;
-      const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
-      const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
-      const ec = expInRange(c, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
-      const ed = expInRange(d, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
+      const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
+      const ec = expInRange(c, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
+      const ed = expInRange(d, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
       if (keep) {
         const q = out + at(i);
         v128.store(q, ea);
@@ -530,7 +530,7 @@ const SIGMOID_SLOPE: i32 = 2;
 // @ts-ignore: decorator
 @inline function expKernelBlocks(kind: i32, n: i32, x: usize, dy: usize, out: usize): i32 {
   const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
-  const q1 = splatAt(EXP_Q1), q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
+  const q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
   const q5 = splatAt(EXP_Q5), one = splatAt(ONE), sign = splatAt(SIGN_BIT);
   const lowest = splatAt(EXP_NORMAL_MIN), highest = splatAt(EXP_NORMAL_MAX);
   let i = 0;
@@ -543,10 +543,10 @@ const SIGMOID_SLOPE: i32 = 2;
       const a2 = expArgument(kind, x2, sign), a3 = expArgument(kind, x3, sign);
       // -|x| <= 0: only the sigmoids' lower bound can be crossed.
       if (anyOutside4(a0, a1, a2, a3, lowest, highest, kind == EXP)) break;
-      const u0 = expInRange(a0, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
-      const u1 = expInRange(a1, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
-      const u2 = expInRange(a2, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
-      const u3 = expInRange(a3, log2e, shifter, ln2Hi, ln2Lo, q1, q2, q3, q4, q5, one);
+      const u0 = expInRange(a0, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
+      const u1 = expInRange(a1, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
+      const u2 = expInRange(a2, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
+      const u3 = expInRange(a3, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
       storeKind(fromExp(kind, x0, u0, one), dy, out, o);
       storeKind(fromExp(kind, x1, u1, one), dy, out, o + 16);
       storeKind(fromExp(kind, x2, u2, one), dy, out, o + 32);
