@@ -32,16 +32,33 @@ const JOB = 0, DONE = 1, SHUTDOWN = 2, JOB_STEPS = 3, JOB_KIND = 4;
 const KIND_ARITHMETIC = 0, KIND_STREAM = 1;
 
 /** The column a table gives the ceiling under (with the pauses of splitting in those rounds, if any). */
-export const CEILING_COLUMN = "threads' worth the machine gave: arithmetic / memory (same rounds)";
+export const CEILING_COLUMN = "threads' worth the machine gave: arithmetic / memory (same rounds); the row's 2 threads / 1, lower to upper quartile of its rounds";
 
 /**
- * A ceiling cell: the arithmetic and the memory ceilings, and how many times the 2-thread
- * backend paused splitting (workers late) in the same rounds when it did, which explains a
- * 2-thread row near 1x.
+ * A ceiling cell: the arithmetic and the memory ceilings (medians over the rounds), how many
+ * times the 2-thread backend paused splitting (workers late) in the same rounds when it did,
+ * which explains a 2-thread row near 1x, and, where `times` has the row's `one` and `two`, the
+ * spread of its 2 threads / 1 over the rounds (lower and upper quartile): on a machine whose
+ * second core comes and goes, rounds near 2x and rounds near 1x mix, and the median falls
+ * between them.
  */
 export function ceilingCell(ceiling: Ceiling, times: Record<string, Timing>, pauses = 0): string {
-  const both = `${ceiling.threads(times).toFixed(2)} / ${ceiling.memoryThreads(times).toFixed(2)}`;
-  return pauses > 0 ? `${both} (${pauses} pause${pauses === 1 ? "" : "s"})` : both;
+  let cell = `${ceiling.threads(times).toFixed(2)} / ${ceiling.memoryThreads(times).toFixed(2)}`;
+  if (pauses > 0) cell += ` (${pauses} pause${pauses === 1 ? "" : "s"})`;
+  if (times.one && times.two) {
+    const ratios = times.one.perRound.map((t, i) => t / times.two.perRound[i]);
+    cell += `; ${quantile(ratios, 0.25).toFixed(2)}-${quantile(ratios, 0.75).toFixed(2)}x`;
+  }
+  return cell;
+}
+
+/** The q-quantile of values, interpolated between the closest ranks. */
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = q * (sorted.length - 1);
+  const low = Math.floor(at);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low] + (sorted[high] - sorted[low]) * (at - low);
 }
 /** The column for the sliced ceiling. */
 export const SLICED_CEILING_COLUMN = `the arithmetic in ${SLICES} jobs of 0.1 ms`;
