@@ -209,11 +209,16 @@ function expWide(x: v128): v128 {
  * row, over its first n & ~15 elements: finishing 1 writes previousOut = previousA *
  * previousIn (softmax's scaling), 2 writes previousOut = (previousIn - previousA) - previousB
  * (log-softmax's shift). The exp pass keeps the arithmetic units busy and leaves loads and
- * stores to spare; that pass, on its own, is mostly loads and stores.
+ * stores to spare; that pass, on its own, is mostly loads and stores. `shifted` false: shift
+ * is 0 (softmax without the shift, arguments up to 64) and the fast loop skips x - 0, which is x.
+ * `termsInF64`: every term is added in f64 (log-softmax, whose ln(sum) needs the sum to within
+ * its f64 rounding: for a row with one dominant entry, sum = 1 + s with s small, and an f32
+ * partial sum would leave ln(sum) ~ s off by up to 6e-8 absolute); else in f32 first (below).
  */
 // @ts-ignore: decorator
 @inline export function shiftedExpSumV<T = f32>(n: i32, x: usize, shift: f32, out: usize, keep: bool, checkLow: bool,
-  finishing: i32 = 0, previousIn: usize = 0, previousOut: usize = 0, previousA: f32 = 0, previousB: f32 = 0): f64 {
+  finishing: i32 = 0, previousIn: usize = 0, previousOut: usize = 0, previousA: f32 = 0, previousB: f32 = 0,
+  shifted: bool = true, termsInF64: bool = false): f64 {
   const log2e = splatAt(LOG2E), shifter = splatAt(EXP_SHIFTER), ln2Hi = splatAt(LN2_HI), ln2Lo = splatAt(LN2_LO);
   const q2 = splatAt(EXP_Q2), q3 = splatAt(EXP_Q3), q4 = splatAt(EXP_Q4);
   const q5 = splatAt(EXP_Q5), one = splatAt(ONE);
@@ -229,8 +234,13 @@ function expWide(x: v128): v128 {
     // below the normal range leaves it for expV, vector by vector, below.
     for (; i + 16 <= n; i += 16) {
       const p = x + at(i);
-      const a = f32x4.sub(v128.load(p), vshift), b = f32x4.sub(v128.load(p, 16), vshift);
-      const c = f32x4.sub(v128.load(p, 32), vshift), d = f32x4.sub(v128.load(p, 48), vshift);
+      let a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+      if (shifted) {
+        a = f32x4.sub(a, vshift);
+        b = f32x4.sub(b, vshift);
+        c = f32x4.sub(c, vshift);
+        d = f32x4.sub(d, vshift);
+      }
       if (checkLow && anyOutside4(a, b, c, d, lowest, highest, false)) break;
       const ea = expInRange(a, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
       const eb = expInRange(b, log2e, shifter, ln2Hi, ln2Lo, q2, q3, q4, q5, one);
@@ -256,9 +266,21 @@ function expWide(x: v128): v128 {
         v128.store(to, f32x4.sub(f32x4.sub(v128.load(from, 32), va), vb), 32);
         v128.store(to, f32x4.sub(f32x4.sub(v128.load(from, 48), va), vb), 48);
       }
+      if (termsInF64) {
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ea));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ea, ea, 2, 3, 2, 3)));
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(eb));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(eb, eb, 2, 3, 2, 3)));
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ec));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ec, ec, 2, 3, 2, 3)));
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(ed));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(ed, ed, 2, 3, 2, 3)));
+        continue;
+      }
       // The step's four vectors summed in f32 (two roundings of terms in (0, 1] each), four
       // steps' sums added in f32 (up to 16 per lane), that added in f64: a sixteenth of the
-      // conversions, each lane's f32 part within about 2.5e-7 of its exact sum.
+      // conversions, each lane's f32 part within about 2.5e-7 of its exact sum (relative to
+      // the sum, which is what softmax's scaling needs).
       partial = f32x4.add(partial, f32x4.add(f32x4.add(ea, eb), f32x4.add(ec, ed)));
       if ((i & 48) == 48) {
         s0 = f64x2.add(s0, f64x2.promote_low_f32x4(partial));

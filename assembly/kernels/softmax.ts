@@ -2,6 +2,11 @@
 // Numerically stable: with m the row maximum, softmax = e^(x - m) / sum e^(x - m) and
 // log-softmax = (x - m) - ln(sum e^(x - m)); every exponent is <= 0, so nothing overflows
 // and the sum is >= 1. The sum accumulates in f64.
+// Softmax skips the shift where the row allows it (every entry in [-87.33, 64]): then
+// e^x / sum e^x has every e^x normal and the sum far from overflow, and it is the more
+// accurate form, since x - m rounds to 2^-24 |x - m| and exp turns that into a relative error
+// of the same size (up to 4.5e-6 across that range), where e^x is within 2.1e-7. Log-softmax
+// keeps the shift: x - ln(sum e^x) would cancel for the largest entries.
 import { expNormalLowest, shiftedExpSumV } from "./activations";
 
 /** Byte offset of element i. */
@@ -71,18 +76,92 @@ import { expNormalLowest, shiftedExpSumV } from "./activations";
 }
 
 /**
+ * The largest bit pattern of the row's entries read as signed, and as unsigned, 32-bit
+ * integers, in one u64 (signed in the low half; see softmaxRows). Read as signed integers,
+ * the entries with the sign bit clear order as their values and lie above all the others, so
+ * the signed largest is the row's maximum when some entry is >= +0 (a NaN with the sign clear
+ * counts as largest). Read as unsigned, the entries with the sign bit set order by magnitude
+ * and lie above all the others, so the unsigned largest is the row's minimum when some entry
+ * has its sign set (-Infinity, or a NaN with the sign set, comes out largest). Integer maxima
+ * leave the floating-point units to the exp pass that follows.
+ */
+// @ts-ignore: decorator
+@inline function rowBitExtremes(n: i32, x: usize): u64 {
+  let i = 0;
+  let signedLargest: i32 = i32.MIN_VALUE;
+  let unsignedLargest: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 16) {
+      let s0 = i32x4.splat(i32.MIN_VALUE), s1 = s0, s2 = s0, s3 = s0;
+      let u0 = i32x4.splat(0), u1 = u0;
+      for (; i + 16 <= n; i += 16) {
+        const p = x + at(i);
+        const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+        s0 = i32x4.max_s(s0, a);
+        s1 = i32x4.max_s(s1, b);
+        s2 = i32x4.max_s(s2, c);
+        s3 = i32x4.max_s(s3, d);
+        u0 = i32x4.max_u(u0, i32x4.max_u(a, b));
+        u1 = i32x4.max_u(u1, i32x4.max_u(c, d));
+      }
+      const s = i32x4.max_s(i32x4.max_s(s0, s1), i32x4.max_s(s2, s3));
+      signedLargest = max<i32>(max<i32>(i32x4.extract_lane(s, 0), i32x4.extract_lane(s, 1)),
+        max<i32>(i32x4.extract_lane(s, 2), i32x4.extract_lane(s, 3)));
+      const u = i32x4.max_u(u0, u1);
+      unsignedLargest = max<u32>(max<u32>(<u32>i32x4.extract_lane(u, 0), <u32>i32x4.extract_lane(u, 1)),
+        max<u32>(<u32>i32x4.extract_lane(u, 2), <u32>i32x4.extract_lane(u, 3)));
+    }
+  }
+  for (; i < n; i++) {
+    const v = load<u32>(x + at(i));
+    signedLargest = max<i32>(signedLargest, <i32>v);
+    unsignedLargest = max<u32>(unsignedLargest, v);
+  }
+  return (<u64>unsignedLargest << 32) | <u64><u32>signedLargest;
+}
+
+/** The row's maximum from rowBitExtremes, when some entry has its sign bit clear (signedLargestOf >= 0). */
+// @ts-ignore: decorator
+@inline function signedLargestOf(bits: u64): i32 {
+  return <i32><u32>bits;
+}
+
+/** The row's minimum from rowBitExtremes when some entry has its sign bit set, else 0 (a lower bound: every entry is >= +0). */
+// @ts-ignore: decorator
+@inline function leastBoundOf(bits: u64): f32 {
+  const unsignedLargest = <u32>(bits >>> 32);
+  return unsignedLargest >>> 31 ? reinterpret<f32>(unsignedLargest) : 0;
+}
+
+// The largest entry for which softmax skips the shift: e^64 = 6.2e27, so a row's sum stays
+// below 1.4e37 (fewer than 2^31 columns) and its f32 reciprocal is normal.
+const UNSHIFTED_LARGEST: f32 = 64;
+
+/** Whether softmax may skip the shift: every entry in [expNormalLowest, UNSHIFTED_LARGEST] (no NaN, no infinity). */
+// @ts-ignore: decorator
+@inline function unshiftedFits(bits: u64): bool {
+  const signedLargest = signedLargestOf(bits);
+  return (signedLargest < 0 || reinterpret<f32>(signedLargest) <= UNSHIFTED_LARGEST) &&
+    leastBoundOf(bits) >= expNormalLowest();
+}
+
+/**
  * sum over c of e^(x[c] - shift); writes each term to out when `keep` is set. `checkLow`
  * false: no x[c] - shift is below exp's normal range (inNormalRange), so the vector loop
  * skips that test. `finishing` (with checkLow false): the vector loop also finishes the
- * previous row over its first finishedBy(n) elements (see shiftedExpSumV).
+ * previous row over its first finishedBy(n) elements (see shiftedExpSumV). `shifted` false:
+ * shift is 0 and the vector loop skips the subtraction (x - 0 is x). `termsInF64`: each term
+ * is added in f64, not in f32 first (see shiftedExpSumV).
  */
 // @ts-ignore: decorator
 @inline function sumShiftedExp(n: i32, x: usize, shift: f32, out: usize, keep: bool, checkLow: bool,
-  finishing: i32 = 0, previousIn: usize = 0, previousOut: usize = 0, previousA: f32 = 0, previousB: f32 = 0): f64 {
+  finishing: i32 = 0, previousIn: usize = 0, previousOut: usize = 0, previousA: f32 = 0, previousB: f32 = 0,
+  shifted: bool = true, termsInF64: bool = false): f64 {
   let i = 0;
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
-    total = shiftedExpSumV(n, x, shift, out, keep, checkLow, finishing, previousIn, previousOut, previousA, previousB);
+    total = shiftedExpSumV(n, x, shift, out, keep, checkLow, finishing, previousIn, previousOut, previousA, previousB,
+      shifted, termsInF64);
     i = n & ~3;
   }
   for (; i < n; i++) {
@@ -126,6 +205,25 @@ import { expNormalLowest, shiftedExpSumV } from "./activations";
 // exponents are all in exp's normal range (the common case), else on its own; the last row
 // on its own. Every element gets the same operations either way.
 
+/**
+ * softmax's exp pass over one row, finishing the previous row (scaling it by previousScale)
+ * during it when `pending` and the pass needs no range test, else before it.
+ */
+// @ts-ignore: decorator
+@inline function softmaxExpPass(cols: i32, row: usize, dst: usize, shift: f32, shifted: bool, checkLow: bool,
+  pending: bool, previous: usize, previousScale: f32): f64 {
+  let total: f64;
+  if (pending && !checkLow) {
+    total = sumShiftedExp(cols, row, shift, dst, true, false, 1, previous, previous, previousScale, 0, shifted);
+    const done = finishedBy(cols);
+    scaleRow(cols - done, previousScale, previous + at(done), previous + at(done));
+  } else {
+    if (pending) scaleRow(cols, previousScale, previous, previous);
+    total = sumShiftedExp(cols, row, shift, dst, true, checkLow, 0, 0, 0, 0, 0, shifted);
+  }
+  return total;
+}
+
 export function softmaxRows(rows: i32, cols: i32, x: usize, out: usize): void {
   let pending = false; // whether the previous row waits to be scaled
   let previous: usize = 0;
@@ -133,18 +231,27 @@ export function softmaxRows(rows: i32, cols: i32, x: usize, out: usize): void {
   for (let r = 0; r < rows; r++) {
     const row = x + at(r * cols);
     const dst = out + at(r * cols);
-    const extremes = rowExtremes(cols, row);
-    const m = largestOf(extremes);
+    const bits = rowBitExtremes(cols, row);
     let total: f64;
-    if (!inNormalRange(leastOf(extremes), m)) {
-      if (pending) scaleRow(cols, previousScale, previous, previous);
-      total = sumShiftedExp(cols, row, m, dst, true, true);
-    } else if (pending) {
-      total = sumShiftedExp(cols, row, m, dst, true, false, 1, previous, previous, previousScale);
-      const done = finishedBy(cols);
-      scaleRow(cols - done, previousScale, previous + at(done), previous + at(done));
+    if (unshiftedFits(bits)) {
+      total = softmaxExpPass(cols, row, dst, 0, false, false, pending, previous, previousScale);
     } else {
-      total = sumShiftedExp(cols, row, m, dst, true, false);
+      // The shift: the maximum read from the bits when some entry is >= +0, else from a
+      // floating-point pass (every entry negative, and some below exp's normal range).
+      let m: f32, least: f32;
+      if (signedLargestOf(bits) >= 0) {
+        m = reinterpret<f32>(signedLargestOf(bits));
+        least = leastBoundOf(bits);
+      } else {
+        const extremes = rowExtremes(cols, row);
+        m = largestOf(extremes);
+        least = leastOf(extremes);
+      }
+      if (inNormalRange(least, m)) {
+        total = softmaxExpPass(cols, row, dst, m, true, false, pending, previous, previousScale);
+      } else {
+        total = softmaxExpPass(cols, row, dst, m, true, true, pending, previous, previousScale);
+      }
     }
     pending = true;
     previous = dst;
@@ -166,13 +273,13 @@ export function logSoftmaxRows(rows: i32, cols: i32, x: usize, out: usize): void
     let total: f64;
     if (!inNormalRange(leastOf(extremes), m)) {
       if (pending) shiftRow(cols, previousShift, previousLogTotal, previousRow, previous);
-      total = sumShiftedExp(cols, row, m, 0, false, true);
+      total = sumShiftedExp(cols, row, m, 0, false, true, 0, 0, 0, 0, 0, true, true);
     } else if (pending) {
-      total = sumShiftedExp(cols, row, m, 0, false, false, 2, previousRow, previous, previousShift, previousLogTotal);
+      total = sumShiftedExp(cols, row, m, 0, false, false, 2, previousRow, previous, previousShift, previousLogTotal, true, true);
       const done = finishedBy(cols);
       shiftRow(cols - done, previousShift, previousLogTotal, previousRow + at(done), previous + at(done));
     } else {
-      total = sumShiftedExp(cols, row, m, 0, false, false);
+      total = sumShiftedExp(cols, row, m, 0, false, false, 0, 0, 0, 0, 0, true, true);
     }
     pending = true;
     previousRow = row;

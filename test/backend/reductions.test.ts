@@ -203,6 +203,37 @@ test("softmax is stable for huge logits: no overflow, no NaN, shift invariant", 
   }), { numRuns: 20 });
 });
 
+test("softmax matches the reference on rows at either side of the edges of its shift-free range [-87.33, 64]", () => {
+  // Each row around its own centre and spread: rows it computes as e^x / sum e^x, rows it
+  // shifts by a maximum read from the entries' bits, rows with every entry negative (a second
+  // pass finds the maximum), and rows with exponents below exp's normal range.
+  const centre = fc.constantFrom(-300, -95, -87.3, -60, 0, 60, 63.99, 64.01, 90, 300);
+  const spread = fc.constantFrom(0.01, 2, 30, 100);
+  const rowsAround = fc.array(fc.tuple(centre, spread), { minLength: 6, maxLength: 6 });
+  fc.assert(fc.property(shape, seed, rowsAround, ({ rows, cols }, s, around) => {
+    const x = data(rows * cols, s, 1);
+    for (let r = 0; r < rows; r++) {
+      const [c, w] = around[r];
+      for (let i = r * cols; i < (r + 1) * cols; i++) x[i] = Math.fround(c + w * x[i]);
+    }
+    checkSoftmax(rows, cols, x, `${rows}x${cols} rows around ${around.slice(0, rows).map(([c, w]) => `${c}+-${w}`).join(", ")}`);
+  }), { numRuns: 80 });
+});
+
+test("one outlying logit anywhere in a row sets softmax's shift and range test (every entry is read)", () => {
+  // One entry far above or below the rest, at every position of rows whose lengths cover the
+  // vector loop's steps and its scalar tail: missed, it would overflow or underflow e^x.
+  for (const cols of [1, 5, 16, 19, 37, 64, 70]) {
+    for (const outlier of [200, 90, -90, -200]) {
+      for (let at = 0; at < cols; at++) {
+        const x = data(2 * cols, cols + at, 4);
+        x[cols + at] = outlier;
+        checkSoftmax(2, cols, x, `2x${cols} with ${outlier} at column ${at} of row 1`);
+      }
+    }
+  }
+});
+
 test("a NaN or +Infinity logit makes its whole row NaN; a -Infinity logit gets softmax 0, the others as without it", () => {
   const specials = [NaN, Infinity, -Infinity];
   fc.assert(fc.property(shape, seed, fc.constantFrom(...specials), fc.nat(), ({ rows, cols }, s, special, where) => {
